@@ -1,0 +1,94 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# tpm2-space: a TPM 2.0 resource manager for /dev/tpmrmN, kept as an overlay
+# and a patch series on Debian's linux-source-6.12. See README.
+#
+#   make                 install what is missing, build our kernel
+#   make check           KUnit, then the guest tests (upstream's and ours)
+#   make run             boot our kernel and show the resource manager at work
+#   make shell           interactive shell in the guest
+#   make series          write the series as git format-patch files
+#
+# Variables:
+#   UPSTREAM=1           the unmodified base instead of our series, built
+#                        with the same config, for side-by-side runs
+#   KDEBUG=1             the debug variant (KASAN, KMEMLEAK, lockdep, ...)
+#   BUILD=dir            where everything generated goes (default: build)
+#   BASE_TARBALL=file    the base (default: /usr/src/linux-source-6.12.tar.xz)
+#   JOBS=n               parallel build jobs (default: nproc)
+
+UPSTREAM ?= 0
+KDEBUG ?= 0
+BUILD ?= build
+BASE_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
+JOBS ?= $(shell nproc)
+
+TOOLS := tools/testing/tpm2-qemu
+ABS_BUILD := $(abspath $(BUILD))
+BASE := $(ABS_BUILD)/base
+OURS := $(ABS_BUILD)/src
+
+ifeq ($(UPSTREAM),1)
+RM_NAME := upstream
+SRC := $(BASE)
+else
+RM_NAME := ours
+SRC := $(OURS)
+endif
+
+FRAGMENTS := $(abspath Kconfig)
+VARIANT := $(RM_NAME)
+ifeq ($(KDEBUG),1)
+FRAGMENTS += $(abspath $(TOOLS)/debug.config)
+VARIANT := $(VARIANT)-debug
+endif
+KOUT := $(ABS_BUILD)/obj-$(VARIANT)
+BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
+SELFTESTS := $(ABS_BUILD)/selftests
+KUNIT_OUT := $(ABS_BUILD)/kunit
+
+.PHONY: all deps tree base kernel selftests kunit check run shell series clean
+
+all: kernel
+
+deps:
+	@$(TOOLS)/install-deps
+
+base: deps
+	@$(TOOLS)/prepare-tree base $(BASE_TARBALL) $(BASE)
+
+tree: base
+	@$(TOOLS)/prepare-tree ours $(CURDIR) $(BASE) $(OURS)
+
+$(KOUT)/.config: $(FRAGMENTS) $(TOOLS)/configure-kernel | tree
+	@$(TOOLS)/configure-kernel $(SRC) $(KOUT) $(FRAGMENTS)
+
+kernel: $(KOUT)/.config
+	@echo "building $(VARIANT) kernel in $(KOUT)"
+	@$(MAKE) -s -C $(SRC) O=$(KOUT) ARCH=x86_64 -j$(JOBS) bzImage
+	@echo "kernel: $(BZIMAGE) (Linux $$(cat $(BASE)/.tpm2-base-version), RM=$(RM_NAME))"
+
+selftests: tree
+	@$(MAKE) -s -C $(OURS)/tools/testing/selftests/tpm2-space \
+		OUTPUT=$(SELFTESTS) >/dev/null
+
+kunit: tree
+	@$(TOOLS)/check --kunit-only --src $(OURS) --kunit-out $(KUNIT_OUT)
+
+check: kernel selftests
+	@$(TOOLS)/check --rm $(RM_NAME) --kernel $(BZIMAGE) --src $(OURS) \
+		--base $(BASE) --selftests $(SELFTESTS) \
+		--kunit-out $(KUNIT_OUT) --logs $(ABS_BUILD)/logs-$(VARIANT)
+
+run: kernel
+	@$(TOOLS)/vm-run -k $(BZIMAGE) -t 300 -- \
+		python3 $(CURDIR)/$(TOOLS)/demo.py $(BASE)/tools/testing/selftests/tpm2
+
+shell: kernel
+	@$(TOOLS)/vm-run -k $(BZIMAGE) -t 3600 --shell
+
+series: tree
+	@$(TOOLS)/make-series $(CURDIR) $(BASE) $(ABS_BUILD)/series
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,57 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# /init of the vm-run guest. The host's root filesystem arrives read-only
+# over virtio-9p ("hostroot"), the run directory read-write ("vmrun"). We
+# chroot into the host root so that every host binary and path is usable
+# as is, run the command vm-run left in the run directory, store its exit
+# status next to it and power off. The kernel has no udev: devtmpfs is
+# mounted here, since DEVTMPFS_MOUNT does not cover an initramfs.
+
+bb=/bin/busybox
+root=/mnt/root
+
+$bb mount -t devtmpfs dev /dev
+# The kernel found no /dev/console in the initramfs; open it now.
+exec </dev/console >/dev/console 2>&1
+
+fail() {
+	echo "vm-run guest: $*"
+	$bb poweroff -f
+}
+
+$bb mkdir -p $root
+$bb mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose \
+	hostroot $root || fail "cannot mount the host root over 9p"
+$bb mount --move /dev $root/dev
+$bb mount -t proc proc $root/proc
+$bb mount -t sysfs sys $root/sys
+$bb mount -t debugfs debugfs $root/sys/kernel/debug
+$bb mount -t securityfs securityfs $root/sys/kernel/security
+$bb mkdir -p $root/dev/pts $root/dev/shm
+$bb mount -t devpts -o ptmxmode=0666 devpts $root/dev/pts
+$bb mount -t tmpfs tmpfs $root/dev/shm
+for dir in /tmp /run /var/tmp; do
+	$bb mount -t tmpfs -o mode=1777 tmpfs $root$dir
+done
+$bb mkdir -p $root/run/vm-run
+$bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 \
+	vmrun $root/run/vm-run || fail "cannot mount the run directory over 9p"
+
+# tpm_tis probes from an initcall, so the nodes are normally there already.
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	[ -c $root/dev/tpmrm0 ] && break
+	$bb sleep 0.5
+done
+[ -c $root/dev/tpmrm0 ] || echo "vm-run guest: warning: no /dev/tpmrm0"
+
+$bb hostname vm-run
+$bb chroot $root /usr/bin/env -i \
+	HOME=/tmp TERM="${TERM:-linux}" LANG=C.UTF-8 \
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	TPM2TOOLS_TCTI=device:/dev/tpmrm0 PYTHONDONTWRITEBYTECODE=1 \
+	/bin/bash /run/vm-run/cmd
+echo $? > $root/run/vm-run/status
+$bb sync
+$bb umount $root/run/vm-run
+$bb poweroff -f
