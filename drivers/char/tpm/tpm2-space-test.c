@@ -1,0 +1,785 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests for the TPM 2.0 resource manager (spaces), run against the
+ * model in tpm2-fake.c.
+ *
+ * The resource manager is only driven through its public hooks, in the
+ * same order as /dev/tpmrm0 does: tpm2_init_space() when the device is
+ * opened, tpm2_prepare_space(), tpm_transmit() and tpm2_commit_space() (or
+ * tpm2_flush_space()) for each command, and tpm2_del_space() on close.
+ * The tests check what a resource manager has to achieve, whatever its
+ * implementation: handles are virtualised, nothing stays loaded in the TPM
+ * between commands, and closing a space leaves nothing behind.
+ */
+
+#include <kunit/test.h>
+#include <linux/unaligned.h>
+#include "tpm.h"
+#include "tpm2-fake.h"
+
+struct tpm2_space_test {
+	struct tpm2_fake *fake;
+	struct tpm_chip *chip;
+	u8 *buf;		/* like file_priv->data_buffer */
+};
+
+struct tpm2_test_space {
+	struct tpm_space space;
+	struct tpm_chip *chip;
+	bool live;
+};
+
+/* ------------------------------------------------------------------ */
+/* Fixture                                                             */
+/* ------------------------------------------------------------------ */
+
+static int tpm2_space_test_init(struct kunit *test)
+{
+	struct tpm2_space_test *ctx;
+
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->buf = kunit_kzalloc(test, TPM_BUFSIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx->buf);
+	ctx->fake = tpm2_fake_create(test);
+	ctx->chip = tpm2_fake_chip(ctx->fake);
+	test->priv = ctx;
+	return 0;
+}
+
+static void space_release(void *data)
+{
+	struct tpm2_test_space *ts = data;
+
+	if (ts->live)
+		tpm2_del_space(ts->chip, &ts->space);
+	ts->live = false;
+}
+
+/* Open a space, as tpmrm_open() does; it is closed when the test ends. */
+static struct tpm_space *space_open(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_test_space *ts;
+
+	ts = kunit_kzalloc(test, sizeof(*ts), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ts);
+	KUNIT_ASSERT_EQ(test, tpm2_init_space(&ts->space,
+					      TPM2_SPACE_BUFFER_SIZE), 0);
+	ts->chip = ctx->chip;
+	ts->live = true;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, space_release,
+							ts), 0);
+	return &ts->space;
+}
+
+/* Close a space, as tpmrm_release() does. */
+static void space_close(struct tpm_space *space)
+{
+	space_release(container_of(space, struct tpm2_test_space, space));
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+/* ------------------------------------------------------------------ */
+
+static void cmd_init(struct kunit *test, struct tpm_buf *b, u16 tag, u32 cc)
+{
+	KUNIT_ASSERT_EQ(test, tpm_buf_init(b, tag, cc), 0);
+}
+
+static void append_session(struct tpm_buf *b, u32 handle, u8 attrs)
+{
+	tpm_buf_append_u32(b, 4 + 2 + 1 + 2);	/* authorizationSize */
+	tpm_buf_append_u32(b, handle);
+	tpm_buf_append_u16(b, 0);		/* nonceCaller */
+	tpm_buf_append_u8(b, attrs);
+	tpm_buf_append_u16(b, 0);		/* hmac */
+}
+
+static void build_create_primary(struct kunit *test, struct tpm_buf *b)
+{
+	cmd_init(test, b, TPM2_ST_SESSIONS, TPM2_CC_CREATE_PRIMARY);
+	tpm_buf_append_u32(b, TPM2_RH_NULL);
+	append_session(b, TPM2_RS_PW, 0);
+	tpm_buf_append_u16(b, 4);		/* inSensitive */
+	tpm_buf_append_u16(b, 0);		/* userAuth */
+	tpm_buf_append_u16(b, 0);		/* data */
+	tpm_buf_append_u16(b, 14);		/* inPublic */
+	tpm_buf_append_u16(b, TPM_ALG_KEYEDHASH);
+	tpm_buf_append_u16(b, TPM_ALG_SHA256);
+	tpm_buf_append_u32(b, TPM2_OA_FIXED_TPM | TPM2_OA_FIXED_PARENT |
+			   TPM2_OA_SENSITIVE_DATA_ORIGIN |
+			   TPM2_OA_USER_WITH_AUTH | TPM2_OA_SIGN);
+	tpm_buf_append_u16(b, 0);		/* authPolicy */
+	tpm_buf_append_u16(b, TPM_ALG_NULL);	/* scheme */
+	tpm_buf_append_u16(b, 0);		/* unique */
+	tpm_buf_append_u16(b, 0);		/* outsideInfo */
+	tpm_buf_append_u32(b, 0);		/* creationPCR */
+}
+
+static void build_start_auth_session(struct kunit *test, struct tpm_buf *b,
+				     u8 type)
+{
+	int i;
+
+	cmd_init(test, b, TPM2_ST_NO_SESSIONS, TPM2_CC_START_AUTH_SESS);
+	tpm_buf_append_u32(b, TPM2_RH_NULL);	/* tpmKey */
+	tpm_buf_append_u32(b, TPM2_RH_NULL);	/* bind */
+	tpm_buf_append_u16(b, 16);		/* nonceCaller */
+	for (i = 0; i < 16; i++)
+		tpm_buf_append_u8(b, i);
+	tpm_buf_append_u16(b, 0);		/* encryptedSalt */
+	tpm_buf_append_u8(b, type);
+	tpm_buf_append_u16(b, TPM_ALG_NULL);	/* symmetric */
+	tpm_buf_append_u16(b, TPM_ALG_SHA256);	/* authHash */
+}
+
+static void build_one_handle(struct kunit *test, struct tpm_buf *b, u32 cc,
+			     u32 handle)
+{
+	cmd_init(test, b, TPM2_ST_NO_SESSIONS, cc);
+	tpm_buf_append_u32(b, handle);
+}
+
+static void build_get_capability(struct kunit *test, struct tpm_buf *b,
+				 u32 cap, u32 property, u32 count)
+{
+	cmd_init(test, b, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_CAPABILITY);
+	tpm_buf_append_u32(b, cap);
+	tpm_buf_append_u32(b, property);
+	tpm_buf_append_u32(b, count);
+}
+
+static void build_get_random(struct kunit *test, struct tpm_buf *b,
+			     u32 session, u8 attrs)
+{
+	cmd_init(test, b, TPM2_ST_SESSIONS, TPM2_CC_GET_RANDOM);
+	append_session(b, session, attrs);
+	tpm_buf_append_u16(b, 8);
+}
+
+/*
+ * Send a command through a space as a write() to /dev/tpmrm0 would; the
+ * response is left in ctx->buf. Consumes @b.
+ */
+static ssize_t space_send(struct kunit *test, struct tpm_space *space,
+			  struct tpm_buf *b)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	u32 len = tpm_buf_length(b);
+
+	KUNIT_ASSERT_LE(test, len, TPM_BUFSIZE);
+	memset(ctx->buf, 0, TPM_BUFSIZE);
+	memcpy(ctx->buf, b->data, len);
+	tpm_buf_destroy(b);
+
+	return tpm2_fake_dev_transmit(ctx->chip, space, ctx->buf, TPM_BUFSIZE);
+}
+
+static u32 rsp_code(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+
+	return get_unaligned_be32(ctx->buf + 6);
+}
+
+/* The first word after the response header: the handle, if any. */
+static u32 rsp_u32(struct kunit *test, unsigned int offset)
+{
+	struct tpm2_space_test *ctx = test->priv;
+
+	return get_unaligned_be32(ctx->buf + offset);
+}
+
+/* Send a command that must succeed, returning the response length. */
+static ssize_t space_send_ok(struct kunit *test, struct tpm_space *space,
+			     struct tpm_buf *b)
+{
+	ssize_t len = space_send(test, space, b);
+
+	KUNIT_ASSERT_GE(test, len, (ssize_t)TPM_HEADER_SIZE);
+	KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	return len;
+}
+
+static u32 space_create_primary(struct kunit *test, struct tpm_space *space)
+{
+	struct tpm_buf b;
+
+	build_create_primary(test, &b);
+	space_send_ok(test, space, &b);
+	return rsp_u32(test, TPM_HEADER_SIZE);
+}
+
+static u32 space_start_session(struct kunit *test, struct tpm_space *space,
+			       u8 type)
+{
+	struct tpm_buf b;
+
+	build_start_auth_session(test, &b, type);
+	space_send_ok(test, space, &b);
+	return rsp_u32(test, TPM_HEADER_SIZE);
+}
+
+/* ReadPublic through a space; returns the fake object id it reports. */
+static u32 space_read_public(struct kunit *test, struct tpm_space *space,
+			     u32 handle)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_buf b;
+
+	build_one_handle(test, &b, TPM2_CC_READ_PUBLIC, handle);
+	space_send_ok(test, space, &b);
+	/* outPublic is the fake's: a TPM2B holding the object number */
+	KUNIT_ASSERT_EQ(test, get_unaligned_be16(ctx->buf + TPM_HEADER_SIZE),
+			4);
+	return rsp_u32(test, TPM_HEADER_SIZE + 2);
+}
+
+/* Send a command to the fake directly, without a space. */
+static ssize_t raw_send(struct kunit *test, struct tpm_buf *b)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	ssize_t rc;
+
+	KUNIT_ASSERT_EQ(test, tpm_try_get_ops(ctx->chip), 0);
+	rc = tpm_transmit_cmd(ctx->chip, b, 0, NULL);
+	tpm_put_ops(ctx->chip);
+	return rc;
+}
+
+static void raw_flush(struct kunit *test, u32 handle)
+{
+	struct tpm2_space_test *ctx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, tpm_try_get_ops(ctx->chip), 0);
+	tpm2_flush_context(ctx->chip, handle);
+	tpm_put_ops(ctx->chip);
+}
+
+static u32 raw_handle(struct tpm_buf *b)
+{
+	return get_unaligned_be32(b->data + TPM_HEADER_SIZE);
+}
+
+static bool is_transient(u32 handle)
+{
+	return (handle & TPM2_FAKE_HT_MASK) == TPM2_FAKE_HT_TRANSIENT;
+}
+
+/* ------------------------------------------------------------------ */
+/* Resource manager behaviour                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A key created through a space is known to the caller by a virtual
+ * handle, and is not left occupying a TPM slot once the command is done.
+ */
+static void tpm2_space_create_primary_virtual_handle(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	const struct tpm2_fake_cmd *rec;
+	struct tpm_space *space = space_open(test);
+	u32 vhandle;
+
+	vhandle = space_create_primary(test, space);
+
+	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_CREATE_PRIMARY);
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	KUNIT_ASSERT_EQ(test, rec->rc, TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_TRUE(test, is_transient(vhandle));
+	KUNIT_EXPECT_NE(test, vhandle, rec->out_handle);
+
+	/* the rest of the response is passed through: the object's number */
+	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 4 + 4 + 2), 1);
+
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+}
+
+/*
+ * A virtual handle used in a later command reaches the TPM as the
+ * physical handle of the right object, and again nothing stays loaded.
+ */
+static void tpm2_space_vhandle_reaches_tpm_as_phandle(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	const struct tpm2_fake_cmd *rec;
+	u32 vhandle, id;
+
+	vhandle = space_create_primary(test, space);
+	tpm2_fake_reset_counters(ctx->fake);
+
+	id = space_read_public(test, space, vhandle);
+	KUNIT_EXPECT_EQ(test, id, 1);
+
+	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_READ_PUBLIC);
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_READ_PUBLIC), 1);
+	KUNIT_EXPECT_EQ(test, rec->rc, TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_TRUE(test, is_transient(rec->arg[0]));
+	KUNIT_EXPECT_NE(test, rec->arg[0], vhandle);
+
+	/* the handle the TPM saw is the one the object was loaded under */
+	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_CONTEXT_LOAD);
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_last_cmd(ctx->fake,
+						 TPM2_CC_READ_PUBLIC)->arg[0],
+			rec->out_handle);
+
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+
+	/* and it keeps working */
+	KUNIT_EXPECT_EQ(test, space_read_public(test, space, vhandle), 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+}
+
+/* Closing a space leaves neither objects nor sessions in the TPM. */
+static void tpm2_space_del_space_flushes(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	u32 hmac, policy;
+
+	space_create_primary(test, space);
+	hmac = space_start_session(test, space, TPM2_SE_HMAC);
+	policy = space_start_session(test, space, TPM2_SE_POLICY);
+
+	KUNIT_EXPECT_EQ(test, hmac & TPM2_FAKE_HT_MASK,
+			TPM2_FAKE_HT_HMAC_SESSION);
+	KUNIT_EXPECT_EQ(test, policy & TPM2_FAKE_HT_MASK,
+			TPM2_FAKE_HT_POLICY_SESSION);
+	/* between commands the sessions exist only as saved contexts */
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_saved_sessions(ctx->fake), 2);
+
+	space_close(space);
+
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, hmac),
+			TPM2_FAKE_SESSION_NONE);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, policy),
+			TPM2_FAKE_SESSION_NONE);
+}
+
+/* A session named in an authorization area is loaded for the command. */
+static void tpm2_space_session_loaded_for_command(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	const struct tpm2_fake_cmd *rec;
+	struct tpm_buf b;
+	u32 session;
+
+	session = space_start_session(test, space, TPM2_SE_HMAC);
+
+	build_get_random(test, &b, session, TPM2_SA_CONTINUE_SESSION);
+	space_send_ok(test, space, &b);
+	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_GET_RANDOM);
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	KUNIT_EXPECT_EQ(test, rec->rc, TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, session),
+			TPM2_FAKE_SESSION_SAVED);
+
+	/* a session that ends with the command is gone for good */
+	build_get_random(test, &b, session, 0);
+	space_send_ok(test, space, &b);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+
+	space_close(space);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+}
+
+/* Flushing a virtual handle removes the object from the space. */
+static void tpm2_space_flush_vhandle(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	const struct tpm2_fake_cmd *rec;
+	struct tpm_buf b;
+	ssize_t len;
+	u32 vhandle;
+
+	vhandle = space_create_primary(test, space);
+
+	build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, vhandle);
+	space_send_ok(test, space, &b);
+	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	KUNIT_EXPECT_EQ(test, rec->rc, TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_NE(test, rec->arg[0], vhandle);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+
+	/* the handle is no longer valid in the space */
+	build_one_handle(test, &b, TPM2_CC_READ_PUBLIC, vhandle);
+	len = space_send(test, space, &b);
+	KUNIT_EXPECT_TRUE(test, len < 0 || rsp_code(test) != TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+}
+
+/*
+ * Spaces are isolated: the same virtual handle may name different objects
+ * in different spaces, and a space only sees its own objects.
+ */
+static void tpm2_space_isolation(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	struct tpm_space *b = space_open(test);
+	u32 va, vb, count;
+	struct tpm_buf cmd;
+
+	va = space_create_primary(test, a);
+	vb = space_create_primary(test, b);
+
+	KUNIT_EXPECT_EQ(test, space_read_public(test, a, va), 1);
+	KUNIT_EXPECT_EQ(test, space_read_public(test, b, vb), 2);
+
+	build_get_capability(test, &cmd, TPM2_CAP_HANDLES,
+			     TPM2_FAKE_HT_TRANSIENT, 16);
+	space_send_ok(test, a, &cmd);
+	/* moreData, capability, count, handles */
+	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 1),
+			TPM2_CAP_HANDLES);
+	count = rsp_u32(test, TPM_HEADER_SIZE + 5);
+	KUNIT_EXPECT_EQ(test, count, 1);
+	if (count == 1)
+		KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 9), va);
+
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+}
+
+/* Spaces together may hold more objects than the TPM has slots. */
+static void tpm2_space_more_objects_than_slots(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space[TPM2_FAKE_MAX_OBJECTS + 2];
+	u32 vhandle[ARRAY_SIZE(space)];
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(space); i++) {
+		space[i] = space_open(test);
+		vhandle[i] = space_create_primary(test, space[i]);
+	}
+
+	for (i = 0; i < ARRAY_SIZE(space); i++)
+		KUNIT_EXPECT_EQ(test, space_read_public(test, space[i],
+							vhandle[i]), i + 1);
+
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+}
+
+/*
+ * When the TPM cannot be reached, the command fails, whatever the space
+ * loaded is flushed again, and the space keeps its objects.
+ */
+static void tpm2_space_transmit_error(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	struct tpm_buf b;
+	u32 vhandle;
+
+	vhandle = space_create_primary(test, space);
+
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject_send_error(ctx->fake,
+							  TPM2_CC_READ_PUBLIC,
+							  1, -EIO), 0);
+	build_one_handle(test, &b, TPM2_CC_READ_PUBLIC, vhandle);
+	KUNIT_EXPECT_LT(test, space_send(test, space, &b), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_injections_pending(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+
+	KUNIT_EXPECT_EQ(test, space_read_public(test, space, vhandle), 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+}
+
+/* A command the TPM does not implement is answered without reaching it. */
+static void tpm2_space_unknown_command(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	struct tpm_buf b;
+	ssize_t len;
+
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_PCR_READ);
+	tpm_buf_append_u32(&b, 0);
+	len = space_send(test, space, &b);
+
+	KUNIT_EXPECT_EQ(test, len, (ssize_t)TPM_HEADER_SIZE);
+	KUNIT_EXPECT_EQ(test, rsp_code(test),
+			TPM2_RC_COMMAND_CODE | TSS2_RESMGR_TPM_RC_LAYER);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_FAKE_ANY_CC), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* The model itself                                                    */
+/* ------------------------------------------------------------------ */
+
+static void tpm2_fake_model_objects(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	u32 handle[TPM2_FAKE_MAX_OBJECTS];
+	u8 blob[64];
+	struct tpm_buf b;
+	u32 blob_len;
+	int i;
+
+	for (i = 0; i < TPM2_FAKE_MAX_OBJECTS; i++) {
+		build_create_primary(test, &b);
+		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+		handle[i] = raw_handle(&b);
+		tpm_buf_destroy(&b);
+		KUNIT_EXPECT_TRUE(test, is_transient(handle[i]));
+		KUNIT_EXPECT_EQ(test, tpm2_fake_object_id(ctx->fake, handle[i]),
+				i + 1);
+	}
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake),
+			TPM2_FAKE_MAX_OBJECTS);
+
+	build_create_primary(test, &b);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_OBJECT_MEMORY);
+	tpm_buf_destroy(&b);
+
+	/* ContextSave leaves an object loaded */
+	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, handle[0]);
+	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+	blob_len = tpm_buf_length(&b) - TPM_HEADER_SIZE;
+	KUNIT_ASSERT_LE(test, blob_len, sizeof(blob));
+	memcpy(blob, b.data + TPM_HEADER_SIZE, blob_len);
+	tpm_buf_destroy(&b);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake),
+			TPM2_FAKE_MAX_OBJECTS);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_context_sequence(ctx->fake), 1);
+
+	/* no slot to load it into */
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
+	tpm_buf_append(&b, blob, blob_len);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_OBJECT_MEMORY);
+	tpm_buf_destroy(&b);
+
+	raw_flush(test, handle[0]);
+	raw_flush(test, handle[1]);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_object_id(ctx->fake, handle[0]), 0);
+
+	/* an object context may be loaded more than once */
+	for (i = 0; i < 2; i++) {
+		cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
+		tpm_buf_append(&b, blob, blob_len);
+		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+		KUNIT_EXPECT_EQ(test, tpm2_fake_object_id(ctx->fake,
+							  raw_handle(&b)), 1);
+		tpm_buf_destroy(&b);
+	}
+
+	/* a damaged context fails the integrity check */
+	raw_flush(test, handle[2]);
+	blob[blob_len - 1] ^= 1;
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
+	tpm_buf_append(&b, blob, blob_len);
+	KUNIT_EXPECT_EQ(test, tpm2_rc_value(raw_send(test, &b)),
+			TPM2_RC_INTEGRITY);
+	tpm_buf_destroy(&b);
+}
+
+static void tpm2_fake_model_sessions(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	u32 session[TPM2_FAKE_MAX_LOADED_SESSIONS];
+	u8 blob[64];
+	struct tpm_buf b;
+	u32 blob_len;
+	int i;
+
+	for (i = 0; i < TPM2_FAKE_MAX_LOADED_SESSIONS; i++) {
+		build_start_auth_session(test, &b, i ? TPM2_SE_POLICY :
+						   TPM2_SE_HMAC);
+		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+		session[i] = raw_handle(&b);
+		tpm_buf_destroy(&b);
+	}
+	KUNIT_EXPECT_EQ(test, session[0], TPM2_FAKE_HT_HMAC_SESSION);
+	KUNIT_EXPECT_EQ(test, session[1], TPM2_FAKE_HT_POLICY_SESSION | 1);
+
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_SESSION_MEMORY);
+	tpm_buf_destroy(&b);
+
+	/* ContextSave unloads a session */
+	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, session[0]);
+	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+	blob_len = tpm_buf_length(&b) - TPM_HEADER_SIZE;
+	KUNIT_ASSERT_LE(test, blob_len, sizeof(blob));
+	memcpy(blob, b.data + TPM_HEADER_SIZE, blob_len);
+	tpm_buf_destroy(&b);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 2);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_saved_sessions(ctx->fake), 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, session[0]),
+			TPM2_FAKE_SESSION_SAVED);
+
+	/* a saved session cannot be saved again */
+	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, session[0]);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_RC_REFERENCE_H0);
+	tpm_buf_destroy(&b);
+
+	/* loading it gives the same handle back and consumes the blob */
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
+	tpm_buf_append(&b, blob, blob_len);
+	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+	KUNIT_EXPECT_EQ(test, raw_handle(&b), session[0]);
+	tpm_buf_destroy(&b);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 3);
+
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
+	tpm_buf_append(&b, blob, blob_len);
+	KUNIT_EXPECT_EQ(test, tpm2_rc_value(raw_send(test, &b)),
+			TPM2_RC_HANDLE);
+	tpm_buf_destroy(&b);
+
+	/* flushing a saved session ends it */
+	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, session[2]);
+	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+	tpm_buf_destroy(&b);
+	raw_flush(test, session[2]);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, session[2]),
+			TPM2_FAKE_SESSION_NONE);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 2);
+}
+
+static void tpm2_fake_model_active_sessions(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_buf b;
+	u32 session;
+	int i;
+
+	for (i = 0; i < TPM2_FAKE_MAX_ACTIVE_SESSIONS; i++) {
+		build_start_auth_session(test, &b, TPM2_SE_HMAC);
+		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+		session = raw_handle(&b);
+		tpm_buf_destroy(&b);
+
+		build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, session);
+		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+		tpm_buf_destroy(&b);
+	}
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake),
+			TPM2_FAKE_MAX_ACTIVE_SESSIONS);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_SESSION_HANDLES);
+	tpm_buf_destroy(&b);
+}
+
+static void tpm2_fake_model_injection(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_buf b;
+	u32 handle;
+	int i;
+
+	build_create_primary(test, &b);
+	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+	handle = raw_handle(&b);
+	tpm_buf_destroy(&b);
+
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake, TPM2_CC_CONTEXT_SAVE,
+					       2, TPM2_FAKE_RC_CONTEXT_GAP), 0);
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject_next(ctx->fake,
+						    TPM2_FAKE_RC_MEMORY), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_injections_pending(ctx->fake), 2);
+
+	/* the next command, whatever it is */
+	build_get_random(test, &b, TPM2_RS_PW, 0);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_MEMORY);
+	tpm_buf_destroy(&b);
+
+	/* the second ContextSave from now */
+	for (i = 0; i < 3; i++) {
+		build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, handle);
+		KUNIT_EXPECT_EQ(test, raw_send(test, &b),
+				i == 1 ? TPM2_FAKE_RC_CONTEXT_GAP : 0);
+		tpm_buf_destroy(&b);
+	}
+	KUNIT_EXPECT_EQ(test, tpm2_fake_injections_pending(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_context_sequence(ctx->fake), 2);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_SAVE), 3);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_FAKE_ANY_CC), 5);
+	KUNIT_EXPECT_TRUE(test, tpm2_fake_log_entry(ctx->fake, 1)->injected);
+
+	/* unknown commands */
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_PCR_READ);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_COMMAND_CODE);
+	tpm_buf_destroy(&b);
+}
+
+static void tpm2_fake_model_get_capability(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	u32 handle[2], attrs;
+	struct tpm_buf b;
+	int i;
+
+	/* the fixture read the command attributes from the fake */
+	i = tpm2_find_cc(ctx->chip, TPM2_CC_START_AUTH_SESS);
+	KUNIT_ASSERT_GE(test, i, 0);
+	attrs = ctx->chip->cc_attrs_tbl[i];
+	KUNIT_EXPECT_EQ(test, (attrs >> TPM2_CC_ATTR_CHANDLES) & 7, 2);
+	KUNIT_EXPECT_EQ(test, (attrs >> TPM2_CC_ATTR_RHANDLE) & 1, 1);
+	KUNIT_EXPECT_LT(test, tpm2_find_cc(ctx->chip, TPM2_CC_PCR_READ), 0);
+
+	for (i = 0; i < 2; i++) {
+		build_create_primary(test, &b);
+		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+		handle[i] = raw_handle(&b);
+		tpm_buf_destroy(&b);
+	}
+
+	build_get_capability(test, &b, TPM2_CAP_HANDLES,
+			     TPM2_FAKE_HT_TRANSIENT, 1);
+	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
+	KUNIT_EXPECT_EQ(test, b.data[TPM_HEADER_SIZE], 1);	/* moreData */
+	KUNIT_EXPECT_EQ(test, get_unaligned_be32(b.data + TPM_HEADER_SIZE + 5),
+			1);
+	KUNIT_EXPECT_EQ(test, get_unaligned_be32(b.data + TPM_HEADER_SIZE + 9),
+			min(handle[0], handle[1]));
+	tpm_buf_destroy(&b);
+}
+
+static struct kunit_case tpm2_space_test_cases[] = {
+	KUNIT_CASE(tpm2_space_create_primary_virtual_handle),
+	KUNIT_CASE(tpm2_space_vhandle_reaches_tpm_as_phandle),
+	KUNIT_CASE(tpm2_space_del_space_flushes),
+	KUNIT_CASE(tpm2_space_session_loaded_for_command),
+	KUNIT_CASE(tpm2_space_flush_vhandle),
+	KUNIT_CASE(tpm2_space_isolation),
+	KUNIT_CASE(tpm2_space_more_objects_than_slots),
+	KUNIT_CASE(tpm2_space_transmit_error),
+	KUNIT_CASE(tpm2_space_unknown_command),
+	KUNIT_CASE(tpm2_fake_model_objects),
+	KUNIT_CASE(tpm2_fake_model_sessions),
+	KUNIT_CASE(tpm2_fake_model_active_sessions),
+	KUNIT_CASE(tpm2_fake_model_injection),
+	KUNIT_CASE(tpm2_fake_model_get_capability),
+	{}
+};
+
+static struct kunit_suite tpm2_space_test_suite = {
+	.name = "tpm2_space",
+	.init = tpm2_space_test_init,
+	.test_cases = tpm2_space_test_cases,
+};
+
+kunit_test_suite(tpm2_space_test_suite);
