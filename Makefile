@@ -47,21 +47,21 @@ BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
 SELFTESTS := $(ABS_BUILD)/selftests
 KUNIT_OUT := $(ABS_BUILD)/kunit
 
-.PHONY: all deps tree base kernel selftests kunit check run shell series clean
+.PHONY: all deps tree base kernel selftests kunit lint check run shell series clean
 
 all: kernel
 
 deps:
-	@$(TOOLS)/install-deps
+	@$(TOOLS)/install-deps.sh
 
 base: deps
-	@$(TOOLS)/prepare-tree base $(BASE_TARBALL) $(BASE)
+	@$(TOOLS)/prepare-tree.sh base $(BASE_TARBALL) $(BASE)
 
 tree: base
-	@$(TOOLS)/prepare-tree ours $(CURDIR) $(BASE) $(OURS)
+	@$(TOOLS)/prepare-tree.sh ours $(CURDIR) $(BASE) $(OURS)
 
-$(KOUT)/.config: $(FRAGMENTS) $(TOOLS)/configure-kernel | tree
-	@$(TOOLS)/configure-kernel $(SRC) $(KOUT) $(FRAGMENTS)
+$(KOUT)/.config: $(FRAGMENTS) $(TOOLS)/configure-kernel.sh | tree
+	@$(TOOLS)/configure-kernel.sh $(SRC) $(KOUT) $(FRAGMENTS)
 
 kernel: $(KOUT)/.config
 	@echo "building $(VARIANT) kernel in $(KOUT)"
@@ -73,22 +73,25 @@ selftests: tree
 		OUTPUT=$(SELFTESTS) >/dev/null
 
 kunit: tree
-	@$(TOOLS)/check --kunit-only --src $(OURS) --kunit-out $(KUNIT_OUT)
+	@$(TOOLS)/check.sh --kunit-only --src $(OURS) --kunit-out $(KUNIT_OUT)
 
 check: kernel selftests
-	@$(TOOLS)/check --rm $(RM_NAME) --kernel $(BZIMAGE) --src $(OURS) \
+	@$(TOOLS)/check.sh --rm $(RM_NAME) --kernel $(BZIMAGE) --src $(OURS) \
 		--base $(BASE) --selftests $(SELFTESTS) \
 		--kunit-out $(KUNIT_OUT) --logs $(ABS_BUILD)/logs-$(VARIANT)
 
 run: kernel
-	@$(TOOLS)/vm-run -k $(BZIMAGE) -t 300 -- \
+	@$(TOOLS)/vm-run.sh -k $(BZIMAGE) -t 300 -- \
 		python3 $(CURDIR)/$(TOOLS)/demo.py $(BASE)/tools/testing/selftests/tpm2
 
 shell: kernel
-	@$(TOOLS)/vm-run -k $(BZIMAGE) -t 3600 --shell
+	@$(TOOLS)/vm-run.sh -k $(BZIMAGE) -t 3600 --shell
 
 series: tree
-	@$(TOOLS)/make-series $(CURDIR) $(BASE) $(ABS_BUILD)/series
+	@$(TOOLS)/make-series.sh $(CURDIR) $(BASE) $(ABS_BUILD)/series
 
 clean:
 	rm -rf $(BUILD)
+
+lint: tree
+	@$(TOOLS)/lint.sh $(CURDIR) $(OURS) $(ABS_BUILD)/obj-lint

@@ -11,7 +11,7 @@
 bb=/bin/busybox
 root=/mnt/root
 
-$bb mount -t devtmpfs dev /dev
+$bb mount -t devtmpfs none /dev
 # The kernel found no /dev/console in the initramfs; open it now.
 exec </dev/console >/dev/console 2>&1
 
@@ -24,15 +24,15 @@ $bb mkdir -p $root
 $bb mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose \
 	hostroot $root || fail "cannot mount the host root over 9p"
 $bb mount --move /dev $root/dev
-$bb mount -t proc proc $root/proc
-$bb mount -t sysfs sys $root/sys
-$bb mount -t debugfs debugfs $root/sys/kernel/debug
-$bb mount -t securityfs securityfs $root/sys/kernel/security
+$bb mount -t proc none $root/proc
+$bb mount -t sysfs none $root/sys
+$bb mount -t debugfs none $root/sys/kernel/debug
+$bb mount -t securityfs none $root/sys/kernel/security
 $bb mkdir -p $root/dev/pts $root/dev/shm
-$bb mount -t devpts -o ptmxmode=0666 devpts $root/dev/pts
-$bb mount -t tmpfs tmpfs $root/dev/shm
+$bb mount -t devpts -o ptmxmode=0666 none $root/dev/pts
+$bb mount -t tmpfs none $root/dev/shm
 for dir in /tmp /run /var/tmp; do
-	$bb mount -t tmpfs -o mode=1777 tmpfs $root$dir
+	$bb mount -t tmpfs -o mode=1777 none $root$dir
 done
 $bb mkdir -p $root/run/vm-run
 $bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 \

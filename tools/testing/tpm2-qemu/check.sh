@@ -87,7 +87,7 @@ run_suite() {	# name counter command...
 }
 
 vm() {
-	"$here/vm-run" -k "$kernel" -t 600 -- "$@"
+	"$here/vm-run.sh" -k "$kernel" -t 600 -- "$@"
 }
 
 kunit() {

@@ -18,8 +18,8 @@ repo=$(readlink -f "$here/../../..")
 
 usage() {
 	cat <<USAGE
-usage: vm-run [options] -- COMMAND [ARG...]
-       vm-run [options] --shell
+usage: vm-run.sh [options] -- COMMAND [ARG...]
+       vm-run.sh [options] --shell
   -k, --kernel BZIMAGE  kernel to boot (default: \$VM_KERNEL, else
                         $repo/build/obj-ours/arch/x86/boot/bzImage)
   -t, --timeout SECS    hard limit for the whole run (default: 600)
@@ -65,7 +65,7 @@ case "$timeout_s" in
 esac
 for tool in qemu-system-x86_64 swtpm swtpm_setup /bin/busybox cpio timeout; do
 	command -v "$tool" >/dev/null ||
-		die "$tool is missing (run tools/testing/tpm2-qemu/install-deps)"
+		die "$tool is missing (run tools/testing/tpm2-qemu/install-deps.sh)"
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vm-run.XXXXXX") || die "mktemp failed"

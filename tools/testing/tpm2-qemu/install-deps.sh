@@ -22,6 +22,7 @@ PACKAGES=(
 	kmod:depmod
 	git:git
 	python3:python3
+	python3-ply:
 	sparse:sparse
 	qemu-system-x86:qemu-system-x86_64
 	swtpm:swtpm

@@ -63,12 +63,11 @@ overlay_files() {
 restore_touched() {
 	local src=$1 base=$2 f
 
-	[ -f "$src/.tpm2-touched" ] || return 0
 	while IFS= read -r f; do
 		rm -f "$src/$f"
 		[ ! -f "$base/$f" ] || cp "$base/$f" "$src/$f"
 	done <"$src/.tpm2-touched"
-	rm -f "$src/.tpm2-touched"
+	: >"$src/.tpm2-touched"
 }
 
 apply_patches() {
@@ -90,10 +89,13 @@ ours() {
 	local repo=$1 base=$2 src=$3 stamp
 
 	[ -f "$base/.tpm2-base-version" ] || die "no base tree at $base"
-	if ! cmp -s "$src/.tpm2-base-stamp" "$base/.tpm2-base-stamp"; then
+	# Without the list of touched files we cannot undo the last series.
+	if ! cmp -s "$src/.tpm2-base-stamp" "$base/.tpm2-base-stamp" ||
+	   [ ! -f "$src/.tpm2-touched" ]; then
 		echo "prepare-tree: copying the base to $src"
 		rm -rf "$src" "$src.tmp"
 		cp -a "$base" "$src.tmp"
+		: >"$src.tmp/.tpm2-touched"
 		mv "$src.tmp" "$src"
 	fi
 

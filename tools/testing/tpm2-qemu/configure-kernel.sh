@@ -33,7 +33,10 @@ defined() {
 		--include='Kconfig*' "$src"
 }
 
-bad=0
+# What the fragments ask for; a later fragment overrides an earlier one,
+# as in merge_config.sh.
+declare -A want
+order=()
 for frag in "$@"; do
 	while IFS= read -r line; do
 		case "$line" in
@@ -41,18 +44,25 @@ for frag in "$@"; do
 		"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *} ;;
 		*) continue ;;
 		esac
-		if [ "$line" = "${line#\# }" ]; then
-			grep -qxF "$line" "$out/.config" && continue
-		else
-			grep -q "^$sym=" "$out/.config" || continue
-		fi
-		if ! defined "${sym#CONFIG_}"; then
-			echo "configure-kernel: note: $sym is not defined in this tree, skipped"
-			continue
-		fi
-		echo "configure-kernel: $(basename "$frag"): wanted '$line', got '$(grep -E "^(# )?$sym[= ]" "$out/.config" || echo unset)'" >&2
-		bad=1
+		[ -n "${want[$sym]+set}" ] || order+=("$sym")
+		want[$sym]=$line
 	done <"$frag"
+done
+
+bad=0
+for sym in "${order[@]}"; do
+	line=${want[$sym]}
+	if [ "$line" = "${line#\# }" ]; then
+		grep -qxF "$line" "$out/.config" && continue
+	else
+		grep -q "^$sym=" "$out/.config" || continue
+	fi
+	if ! defined "${sym#CONFIG_}"; then
+		echo "configure-kernel: note: $sym is not defined in this tree, skipped"
+		continue
+	fi
+	echo "configure-kernel: wanted '$line', got '$(grep -E "^(# )?$sym[= ]" "$out/.config" || echo unset)'" >&2
+	bad=1
 done
 [ $bad = 0 ] || die "the configuration does not match the fragments (unmet dependencies?)"
 echo "configured $out from tinyconfig + $*"

@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# lint.sh REPO SRC KOUT
+#
+# The kernel's own checks, on our files only: checkpatch --strict on every
+# C file we own, then a W=1 build with sparse (C=2) of the kernel
+# directories that hold them, whose findings are filtered down to our
+# files. KOUT is a build folder of its own: its config adds KUnit, so that
+# the test files are compiled too. Prints each finding and
+# "lint: N findings"; exits non-zero when there is any.
+
+set -u
+
+[ $# -eq 3 ] || { echo "usage: lint.sh REPO SRC KOUT" >&2; exit 2; }
+here=$(dirname "$(readlink -f "$0")")
+repo=$(readlink -f "$1") src=$(readlink -f "$2") kout=$3
+mkdir -p "$kout"
+kout=$(readlink -f "$kout")
+findings=0
+
+cfiles=$(cd "$repo" && find drivers include tools/testing/selftests \
+		\( -name '*.c' -o -name '*.h' \) 2>/dev/null | LC_ALL=C sort)
+kfiles=$(printf '%s\n' $cfiles | grep -E '^(drivers|include)/')
+
+out=$(cd "$repo" && "$src/scripts/checkpatch.pl" --strict --terse --no-tree \
+	--show-types -f $cfiles 2>&1 | grep -E ': (ERROR|WARNING|CHECK):')
+if [ -n "$out" ]; then
+	echo "$out"
+	findings=$((findings + $(echo "$out" | wc -l)))
+fi
+
+# Only the directories of our kernel files get sparse and W=1.
+dirs=$(printf '%s\n' $kfiles | xargs -r -n1 dirname | sort -u)
+if [ -n "$dirs" ]; then
+	if [ ! -f "$kout/.config" ] ||
+	   [ "$repo/Kconfig" -nt "$kout/.config" ] ||
+	   [ "$here/lint.config" -nt "$kout/.config" ]; then
+		"$here/configure-kernel.sh" "$src" "$kout" "$repo/Kconfig" \
+			"$here/lint.config" >/dev/null || exit 1
+	fi
+	make -s -C "$src" O="$kout" ARCH=x86_64 -j"$(nproc)" prepare ||
+		exit 1
+	log=$(mktemp)
+	make -s -C "$src" O="$kout" ARCH=x86_64 -j"$(nproc)" C=2 W=1 \
+		$(printf '%s/ ' $dirs) >"$log" 2>&1
+	rc=$?
+	out=$(grep -E "($(printf '%s\n' $kfiles | paste -sd'|'))" "$log" |
+	      grep -E 'warning|error')
+	if [ -n "$out" ] || [ $rc -ne 0 ]; then
+		echo "${out:-$(tail -n 20 "$log")}"
+		findings=$((findings + $(echo "${out:-x}" | wc -l)))
+	fi
+	rm -f "$log"
+fi
+
+echo "lint: $findings findings (checkpatch --strict, sparse C=2, W=1) on our files"
+[ $findings -eq 0 ]
