@@ -28,12 +28,12 @@ MODULE_PARM_DESC(space_max_abandoned,
 
 /*
  * Virtual handles count up from here and skip live ones when they wrap, so
- * a handle is never reused while its object lives. TPMs hand out transient
- * handles from 0x80000000, so virtual ones start far from there, which
- * makes a leaked physical handle stand out.
+ * a handle is never reused while its object lives. They start where TPMs
+ * start, because clients (upstream's SpaceTest among them) walk
+ * TPM_CAP_HANDLES one property value at a time from 0x80000000.
  */
-#define TPM2_RM_VHANDLE_FIRST	0x80800000
-#define TPM2_RM_VHANDLE_MASK	0x007FFFFF
+#define TPM2_RM_VHANDLE_FIRST	0x80000000
+#define TPM2_RM_VHANDLE_MASK	0x00FFFFFF
 
 struct tpm2_rm_object *tpm2_rm_object_find(struct tpm_space *space,
 					   u32 vhandle)
