@@ -289,8 +289,8 @@ static void tpm2_space_create_primary_virtual_handle(struct kunit *test)
 	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_CREATE_PRIMARY);
 	KUNIT_ASSERT_NOT_NULL(test, rec);
 	KUNIT_ASSERT_EQ(test, rec->rc, TPM2_RC_SUCCESS);
+	/* virtual handles may equal physical ones: both start at 0x80000000 */
 	KUNIT_EXPECT_TRUE(test, is_transient(vhandle));
-	KUNIT_EXPECT_NE(test, vhandle, rec->out_handle);
 
 	/* the rest of the response is passed through: the object's number */
 	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 4 + 4 + 2), 1);
@@ -403,19 +403,18 @@ static void tpm2_space_flush_vhandle(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
 	struct tpm_space *space = space_open(test);
-	const struct tpm2_fake_cmd *rec;
 	struct tpm_buf b;
 	ssize_t len;
 	u32 vhandle;
 
 	vhandle = space_create_primary(test, space);
+	tpm2_fake_reset_counters(ctx->fake);
 
+	/* the object is not in the TPM: the RM answers by itself */
 	build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, vhandle);
 	space_send_ok(test, space, &b);
-	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
-	KUNIT_ASSERT_NOT_NULL(test, rec);
-	KUNIT_EXPECT_EQ(test, rec->rc, TPM2_RC_SUCCESS);
-	KUNIT_EXPECT_NE(test, rec->arg[0], vhandle);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_FAKE_ANY_CC), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
 
 	/* the handle is no longer valid in the space */
@@ -644,7 +643,7 @@ static void tpm2_space_loads_only_named(struct kunit *test)
 						  TPM2_CC_CONTEXT_SAVE), 1);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
 						  TPM2_CC_FLUSH_CONTEXT), 1);
-	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 2), 2);
+	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 6), 2);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_saved_sessions(ctx->fake), 3);
@@ -678,7 +677,7 @@ static void tpm2_space_quotas(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 1);
 	build_read_public_auth(test, &b, obj, sess);
 	space_send_ok(test, space, &b);
-	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 2), 1);
+	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 6), 1);
 }
 
 /* Returns the blob of a ContextSave through @space, in @blob. */
