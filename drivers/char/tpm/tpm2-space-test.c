@@ -16,6 +16,7 @@
 #include <linux/unaligned.h>
 #include "tpm.h"
 #include "tpm2-fake.h"
+#include "tpm2-space.h"
 
 struct tpm2_space_test {
 	struct tpm2_fake *fake;
@@ -288,8 +289,8 @@ static void tpm2_space_create_primary_virtual_handle(struct kunit *test)
 	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_CREATE_PRIMARY);
 	KUNIT_ASSERT_NOT_NULL(test, rec);
 	KUNIT_ASSERT_EQ(test, rec->rc, TPM2_RC_SUCCESS);
+	/* virtual handles may equal physical ones: both start at 0x80000000 */
 	KUNIT_EXPECT_TRUE(test, is_transient(vhandle));
-	KUNIT_EXPECT_NE(test, vhandle, rec->out_handle);
 
 	/* the rest of the response is passed through: the object's number */
 	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 4 + 4 + 2), 1);
@@ -402,19 +403,18 @@ static void tpm2_space_flush_vhandle(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
 	struct tpm_space *space = space_open(test);
-	const struct tpm2_fake_cmd *rec;
 	struct tpm_buf b;
 	ssize_t len;
 	u32 vhandle;
 
 	vhandle = space_create_primary(test, space);
+	tpm2_fake_reset_counters(ctx->fake);
 
+	/* the object is not in the TPM: the RM answers by itself */
 	build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, vhandle);
 	space_send_ok(test, space, &b);
-	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
-	KUNIT_ASSERT_NOT_NULL(test, rec);
-	KUNIT_EXPECT_EQ(test, rec->rc, TPM2_RC_SUCCESS);
-	KUNIT_EXPECT_NE(test, rec->arg[0], vhandle);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_FAKE_ANY_CC), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
 
 	/* the handle is no longer valid in the space */
@@ -501,7 +501,11 @@ static void tpm2_space_transmit_error(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
 }
 
-/* A command the TPM does not implement is answered without reaching it. */
+/*
+ * A TPM 2.0 command code the TPM does not implement is answered as the TPM
+ * would answer it, and a code that is no TPM 2.0 command at all with the
+ * resource manager's layer; neither reaches the TPM.
+ */
 static void tpm2_space_unknown_command(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
@@ -512,12 +516,337 @@ static void tpm2_space_unknown_command(struct kunit *test)
 	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_PCR_READ);
 	tpm_buf_append_u32(&b, 0);
 	len = space_send(test, space, &b);
+	KUNIT_EXPECT_EQ(test, len, (ssize_t)TPM_HEADER_SIZE);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_COMMAND_CODE);
 
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_FIRST - 1);
+	len = space_send(test, space, &b);
 	KUNIT_EXPECT_EQ(test, len, (ssize_t)TPM_HEADER_SIZE);
 	KUNIT_EXPECT_EQ(test, rsp_code(test),
 			TPM2_RC_COMMAND_CODE | TSS2_RESMGR_TPM_RC_LAYER);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
 						  TPM2_FAKE_ANY_CC), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing, loading, quotas, context commands, errors                  */
+/* ------------------------------------------------------------------ */
+
+#define RM_LAYER	TSS2_RESMGR_TPM_RC_LAYER
+#define RM_REFUSED_P1	(RM_LAYER | 0x1CB)
+
+/* Send raw bytes, as a write() of @len bytes would. */
+static ssize_t space_send_raw(struct kunit *test, struct tpm_space *space,
+			      const u8 *raw, size_t len)
+{
+	struct tpm2_space_test *ctx = test->priv;
+
+	memset(ctx->buf, 0, TPM_BUFSIZE);
+	memcpy(ctx->buf, raw, len);
+	return tpm2_fake_dev_transmit(ctx->chip, space, ctx->buf, TPM_BUFSIZE);
+}
+
+struct malformed_case {
+	const char *name;
+	u8 raw[64];
+	size_t len;
+	u32 rc;
+};
+
+static const struct malformed_case malformed_cases[] = {
+	{ "size below header", { 0x80, 0x01, 0, 0, 0, 8, 0, 0, 1, 0x7b },
+	  10, RM_LAYER | 0x142 },
+	{ "size beyond buffer", { 0x80, 0x01, 0, 0, 0x20, 0, 0, 0, 1, 0x7b },
+	  10, RM_LAYER | 0x142 },
+	{ "bad tag", { 0x80, 0x03, 0, 0, 0, 12, 0, 0, 1, 0x7b, 0, 8 },
+	  12, RM_LAYER | 0x01E },
+	{ "handle area cut", { 0x80, 0x01, 0, 0, 0, 12, 0, 0, 1, 0x73, 0x80, 0 },
+	  12, RM_LAYER | 0x142 },
+	{ "no auth size", { 0x80, 0x02, 0, 0, 0, 12, 0, 0, 1, 0x7b, 0, 8 },
+	  12, RM_LAYER | 0x144 },
+	{ "auth size too big", { 0x80, 0x02, 0, 0, 0, 25, 0, 0, 1, 0x7b,
+	  0, 0, 0, 0x40, 0x40, 0, 0, 9, 0, 0, 1, 0, 0, 0, 8 },
+	  25, RM_LAYER | 0x144 },
+	{ "auth entry cut", { 0x80, 0x02, 0, 0, 0, 25, 0, 0, 1, 0x7b,
+	  0, 0, 0, 9, 0x40, 0, 0, 9, 0, 5, 1, 0, 0, 0, 8 },
+	  25, RM_LAYER | 0x144 },
+	{ "four sessions", { 0x80, 0x02, 0, 0, 0, 50, 0, 0, 1, 0x7b,
+	  0, 0, 0, 36,
+	  0x40, 0, 0, 9, 0, 0, 1, 0, 0,  0x40, 0, 0, 9, 0, 0, 1, 0, 0,
+	  0x40, 0, 0, 9, 0, 0, 1, 0, 0,  0x40, 0, 0, 9, 0, 0, 1, 0, 0 },
+	  50, RM_LAYER | 0x144 },
+};
+
+static void malformed_desc(const struct malformed_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+KUNIT_ARRAY_PARAM(malformed, malformed_cases, malformed_desc);
+
+/* Malformed commands get a TPM-format error and never reach the TPM. */
+static void tpm2_space_malformed(struct kunit *test)
+{
+	const struct malformed_case *c = test->param_value;
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	u8 raw[64] = {};
+
+	memcpy(raw, c->raw, sizeof(c->raw));
+	KUNIT_EXPECT_EQ(test, space_send_raw(test, space, raw, c->len),
+			(ssize_t)TPM_HEADER_SIZE);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), c->rc);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_FAKE_ANY_CC), 0);
+}
+
+static void build_read_public_auth(struct kunit *test, struct tpm_buf *b,
+				   u32 handle, u32 session)
+{
+	cmd_init(test, b, TPM2_ST_SESSIONS, TPM2_CC_READ_PUBLIC);
+	tpm_buf_append_u32(b, handle);
+	append_session(b, session, TPM2_SA_CONTINUE_SESSION);
+}
+
+static unsigned int rm_cmds(struct tpm2_space_test *ctx)
+{
+	return tpm2_fake_cmd_count(ctx->fake, TPM2_CC_CONTEXT_LOAD) +
+	       tpm2_fake_cmd_count(ctx->fake, TPM2_CC_CONTEXT_SAVE) +
+	       tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
+}
+
+/* Only what a command names is loaded, and only once. */
+static void tpm2_space_loads_only_named(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	u32 obj[3], sess[3];
+	struct tpm_buf b;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		obj[i] = space_create_primary(test, space);
+		sess[i] = space_start_session(test, space, TPM2_SE_HMAC);
+	}
+	tpm2_fake_reset_counters(ctx->fake);
+
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_RANDOM);
+	tpm_buf_append_u16(&b, 8);
+	space_send_ok(test, space, &b);
+	KUNIT_EXPECT_EQ(test, rm_cmds(ctx), 0);
+
+	/* one object and one session: load+flush and load+save */
+	build_read_public_auth(test, &b, obj[1], sess[2]);
+	space_send_ok(test, space, &b);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_LOAD), 2);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_SAVE), 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_FLUSH_CONTEXT), 1);
+	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 6), 2);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_saved_sessions(ctx->fake), 3);
+}
+
+/* Over a quota, the new object or session is flushed, nothing else. */
+static void tpm2_space_quotas(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	unsigned int old_obj = tpm2_space_max_objects;
+	unsigned int old_sess = tpm2_space_max_sessions;
+	struct tpm_space *space = space_open(test);
+	struct tpm_buf b;
+	u32 obj, sess;
+
+	tpm2_space_max_objects = 1;
+	tpm2_space_max_sessions = 1;
+	obj = space_create_primary(test, space);
+	sess = space_start_session(test, space, TPM2_SE_HMAC);
+
+	build_create_primary(test, &b);
+	space_send(test, space, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x902);
+	build_start_auth_session(test, &b, TPM2_SE_POLICY);
+	space_send(test, space, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x903);
+	tpm2_space_max_objects = old_obj;
+	tpm2_space_max_sessions = old_sess;
+
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 1);
+	build_read_public_auth(test, &b, obj, sess);
+	space_send_ok(test, space, &b);
+	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 6), 1);
+}
+
+/* Returns the blob of a ContextSave through @space, in @blob. */
+static u32 space_context_save(struct kunit *test, struct tpm_space *space,
+			      u32 handle, u8 *blob)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_buf b;
+	ssize_t len;
+
+	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, handle);
+	len = space_send_ok(test, space, &b);
+	memcpy(blob, ctx->buf + TPM_HEADER_SIZE, len - TPM_HEADER_SIZE);
+	return len - TPM_HEADER_SIZE;
+}
+
+static ssize_t space_context_load(struct kunit *test, struct tpm_space *space,
+				  const u8 *blob, u32 len)
+{
+	struct tpm_buf b;
+
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
+	tpm_buf_append(&b, blob, len);
+	return space_send(test, space, &b);
+}
+
+/* Object contexts go to any space; session contexts only to their own. */
+static void tpm2_space_context_rules(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	struct tpm_space *b = space_open(test);
+	u32 obj, sess, len, loads;
+	u8 blob[64];
+
+	obj = space_create_primary(test, a);
+	len = space_context_save(test, a, obj, blob);
+	KUNIT_ASSERT_LE(test, len, sizeof(blob));
+	space_context_load(test, b, blob, len);
+	KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, space_read_public(test, b,
+			rsp_u32(test, TPM_HEADER_SIZE)), 1);
+
+	sess = space_start_session(test, a, TPM2_SE_POLICY);
+	len = space_context_save(test, a, sess, blob);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, sess),
+			TPM2_FAKE_SESSION_SAVED);
+
+	loads = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_CONTEXT_LOAD);
+	space_context_load(test, b, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_REFUSED_P1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_LOAD), loads);
+
+	space_context_load(test, a, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE), sess);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+}
+
+/* A foreign session is refused in every place, and its owner unharmed. */
+static void tpm2_space_foreign_session(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	struct tpm_space *b = space_open(test);
+	unsigned int before;
+	struct tpm_buf cmd;
+	u32 sess;
+
+	sess = space_start_session(test, a, TPM2_SE_HMAC);
+	before = tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC);
+
+	build_get_random(test, &cmd, sess, TPM2_SA_CONTINUE_SESSION);
+	space_send(test, b, &cmd);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x98B);
+	build_one_handle(test, &cmd, TPM2_CC_FLUSH_CONTEXT, sess);
+	space_send(test, b, &cmd);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_REFUSED_P1);
+	build_one_handle(test, &cmd, TPM2_CC_CONTEXT_SAVE, sess);
+	space_send(test, b, &cmd);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x18B);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC),
+			before);
+
+	build_get_random(test, &cmd, sess, TPM2_SA_CONTINUE_SESSION);
+	space_send_ok(test, a, &cmd);
+}
+
+/* Client-saved sessions of a closed file go to the same user only. */
+static void tpm2_space_abandoned_session(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	struct tpm_space *b, *c;
+	struct tpm_buf cmd;
+	u32 sess, len;
+	u8 blob[64];
+
+	sess = space_start_session(test, a, TPM2_SE_POLICY);
+	len = space_context_save(test, a, sess, blob);
+	space_close(a);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, sess),
+			TPM2_FAKE_SESSION_SAVED);
+
+	c = space_open(test);
+	c->euid = KUIDT_INIT(4242);
+	space_context_load(test, c, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_REFUSED_P1);
+
+	b = space_open(test);
+	space_context_load(test, b, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	build_get_random(test, &cmd, sess, 0);
+	space_send_ok(test, b, &cmd);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+}
+
+/*
+ * A context the TPM no longer accepts costs only that handle; a resource
+ * shortage on load costs nothing.
+ */
+static void tpm2_space_load_errors_stay_local(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	unsigned int before;
+	struct tpm_buf b;
+	u32 o1, o2, s1, s2;
+
+	o1 = space_create_primary(test, space);
+	o2 = space_create_primary(test, space);
+	s1 = space_start_session(test, space, TPM2_SE_HMAC);
+	s2 = space_start_session(test, space, TPM2_SE_HMAC);
+
+	tpm2_fake_inject(ctx->fake, TPM2_CC_CONTEXT_LOAD, 1,
+			 TPM2_FAKE_RC_OBJECT_MEMORY);
+	build_one_handle(test, &b, TPM2_CC_READ_PUBLIC, o1);
+	space_send(test, space, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x902);
+	KUNIT_EXPECT_EQ(test, space_read_public(test, space, o1), 1);
+
+	tpm2_fake_inject(ctx->fake, TPM2_CC_CONTEXT_LOAD, 1,
+			 TPM2_FAKE_RC_INTEGRITY_P1);
+	build_one_handle(test, &b, TPM2_CC_READ_PUBLIC, o1);
+	space_send(test, space, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x910);
+	before = tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC);
+	build_one_handle(test, &b, TPM2_CC_READ_PUBLIC, o1);
+	space_send(test, space, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x910);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC),
+			before);
+	KUNIT_EXPECT_EQ(test, space_read_public(test, space, o2), 2);
+
+	/* a session whose save fails is lost alone */
+	tpm2_fake_inject(ctx->fake, TPM2_CC_CONTEXT_SAVE, 1,
+			 TPM2_FAKE_RC_CONTEXT_GAP);
+	build_get_random(test, &b, s1, TPM2_SA_CONTINUE_SESSION);
+	space_send_ok(test, space, &b);
+	build_get_random(test, &b, s1, TPM2_SA_CONTINUE_SESSION);
+	space_send(test, space, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x918);
+	build_get_random(test, &b, s2, TPM2_SA_CONTINUE_SESSION);
+	space_send_ok(test, space, &b);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -768,6 +1097,13 @@ static struct kunit_case tpm2_space_test_cases[] = {
 	KUNIT_CASE(tpm2_space_more_objects_than_slots),
 	KUNIT_CASE(tpm2_space_transmit_error),
 	KUNIT_CASE(tpm2_space_unknown_command),
+	KUNIT_CASE_PARAM(tpm2_space_malformed, malformed_gen_params),
+	KUNIT_CASE(tpm2_space_loads_only_named),
+	KUNIT_CASE(tpm2_space_quotas),
+	KUNIT_CASE(tpm2_space_context_rules),
+	KUNIT_CASE(tpm2_space_foreign_session),
+	KUNIT_CASE(tpm2_space_abandoned_session),
+	KUNIT_CASE(tpm2_space_load_errors_stay_local),
 	KUNIT_CASE(tpm2_fake_model_objects),
 	KUNIT_CASE(tpm2_fake_model_sessions),
 	KUNIT_CASE(tpm2_fake_model_active_sessions),

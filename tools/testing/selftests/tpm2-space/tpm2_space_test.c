@@ -183,27 +183,21 @@ TEST_F(space, get_random)
 	assert_zero_slots(_metadata, &c);
 }
 
-/* b. Objects get virtual handles and are not left loaded in the TPM */
+/*
+ * b. Objects get virtual handles and are not left loaded in the TPM.
+ * Virtual handles may equal the physical ones the TPM would assign: the
+ * upstream SpaceTest walks TPM_CAP_HANDLES one property at a time from
+ * 0x80000000, so dense handles from there are what it expects.
+ */
 TEST_F(space, create_primary_virtual_handle)
 {
-	__u32 phandle, handle, list[8];
+	__u32 handle, list[8];
 	struct census c;
 	size_t n;
-	int fd;
-
-	/* which handle would the TPM itself assign? */
-	fd = open_tpm0();
-	ASSERT_LE(0, fd);
-	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_OWNER, &phandle,
-					      NULL, NULL));
-	ASSERT_TPM_OK(tpm2_flush_context(fd, phandle));
-	close(fd);
 
 	ASSERT_TPM_OK(tpm2_create_primary_ecc(self->fd[0], TPM2_RH_OWNER,
 					      &handle, NULL, NULL));
-	TH_LOG("physical 0x%08x, virtual 0x%08x", phandle, handle);
 	ASSERT_EQ(TPM2_HT_TRANSIENT, handle & TPM2_HT_MASK);
-	ASSERT_NE(phandle, handle);
 	assert_zero_slots(_metadata, &c);
 
 	/* the space lists exactly its own object, by its virtual handle */

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Chip-wide state of the TPM 2.0 resource manager, and its counters in
+ * debugfs (<debugfs>/tpmN/space_stats).
+ */
+
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include "tpm2-space.h"
+
+/**
+ * tpm2_rm_chip_alloc() - set up the resource manager of a new chip
+ * @chip: the chip
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int tpm2_rm_chip_alloc(struct tpm_chip *chip)
+{
+	chip->rm = kzalloc(sizeof(*chip->rm), GFP_KERNEL);
+	if (!chip->rm)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&chip->rm->sessions);
+	INIT_LIST_HEAD(&chip->rm->abandoned);
+	return 0;
+}
+
+/**
+ * tpm2_rm_chip_free() - free the resource manager of a released chip
+ * @chip: the chip; no file refers to it any more
+ *
+ * Abandoned sessions died with the chip; only their records remain.
+ */
+void tpm2_rm_chip_free(struct tpm_chip *chip)
+{
+	struct tpm2_rm_session *sess, *tmp;
+
+	if (!chip->rm)
+		return;
+	list_for_each_entry_safe(sess, tmp, &chip->rm->abandoned, node)
+		tpm2_rm_session_del(sess);
+	kfree(chip->rm);
+	chip->rm = NULL;
+}
+
+static int space_stats_show(struct seq_file *m, void *unused)
+{
+	struct tpm2_rm_stats *stats = m->private;
+
+	seq_printf(m, "user_commands %ld\n",
+		   atomic_long_read(&stats->user_cmds));
+	seq_printf(m, "rm_answers %ld\n", atomic_long_read(&stats->rm_answers));
+	seq_printf(m, "context_load %ld\n",
+		   atomic_long_read(&stats->context_load));
+	seq_printf(m, "context_save %ld\n",
+		   atomic_long_read(&stats->context_save));
+	seq_printf(m, "flush_context %ld\n",
+		   atomic_long_read(&stats->flush_context));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(space_stats);
+
+/**
+ * tpm2_rm_debugfs_add() - show the chip's counters in debugfs
+ * @chip: a registered TPM 2.0 chip
+ */
+void tpm2_rm_debugfs_add(struct tpm_chip *chip)
+{
+	chip->rm->debugfs = debugfs_create_dir(dev_name(&chip->dev), NULL);
+	debugfs_create_file("space_stats", 0444, chip->rm->debugfs,
+			    &chip->rm->stats, &space_stats_fops);
+}
+
+/**
+ * tpm2_rm_debugfs_remove() - remove the counters; waits for their readers
+ * @chip: the chip
+ */
+void tpm2_rm_debugfs_remove(struct tpm_chip *chip)
+{
+	debugfs_remove_recursive(chip->rm->debugfs);
+	chip->rm->debugfs = NULL;
+}

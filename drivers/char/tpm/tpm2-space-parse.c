@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Command parsing for the TPM 2.0 resource manager.
+ *
+ * Nothing here touches the TPM or a space: a command written to
+ * /dev/tpmrmN is checked against its own length fields before the resource
+ * manager acts on any handle in it, so a malformed command is answered
+ * without reaching the chip.
+ */
+
+#include <linux/unaligned.h>
+#include "tpm2-space.h"
+
+/*
+ * The last command code of TPM 2.0 Part 2 r1.83. A code up to here that the
+ * TPM does not list is answered like the TPM would; anything else is not a
+ * TPM 2.0 command at all and gets the resource manager's own answer.
+ */
+#define TPM2_RM_CC_LAST		0x019F
+#define TPM2_AUTH_MIN_SIZE	9	/* handle, two empty TPM2Bs, attrs */
+
+bool tpm2_rm_is_session(u32 handle)
+{
+	u32 type = handle & TPM2_HT_MASK;
+
+	return type == TPM2_HT_HMAC_SESSION || type == TPM2_HT_POLICY_SESSION;
+}
+
+bool tpm2_rm_is_transient(u32 handle)
+{
+	return (handle & TPM2_HT_MASK) == TPM2_HT_TRANSIENT;
+}
+
+/* TPM_RC_HANDLE for handle @index (0-based) of the handle area. */
+u32 tpm2_rm_handle_rc(unsigned int index)
+{
+	return TPM2_RM_LAYER | TPM2_RC_HANDLE |
+	       ((index + 1) << TPM2_RC_FMT1_N_SHIFT);
+}
+
+/* TPM_RC_HANDLE for session @index (0-based) of the authorization area. */
+u32 tpm2_rm_session_rc(unsigned int index)
+{
+	return TPM2_RM_LAYER | TPM2_RC_HANDLE | TPM2_RC_FMT1_S |
+	       ((index + 1) << TPM2_RC_FMT1_N_SHIFT);
+}
+
+/**
+ * tpm2_rm_answer() - write a bare response header
+ * @buf: command buffer, at least TPM_HEADER_SIZE bytes
+ * @rc: response code
+ *
+ * Return: the length of the response.
+ */
+size_t tpm2_rm_answer(u8 *buf, u32 rc)
+{
+	struct tpm_header *head = (struct tpm_header *)buf;
+
+	head->tag = cpu_to_be16(TPM2_ST_NO_SESSIONS);
+	head->length = cpu_to_be32(TPM_HEADER_SIZE);
+	head->return_code = cpu_to_be32(rc);
+	return TPM_HEADER_SIZE;
+}
+
+/**
+ * tpm2_rm_context_len() - length of a marshalled TPMS_CONTEXT
+ * @blob: start of the context
+ * @avail: bytes available at @blob
+ *
+ * Return: the length, or -EINVAL if it does not fit into @avail.
+ */
+int tpm2_rm_context_len(const u8 *blob, size_t avail)
+{
+	size_t len;
+
+	if (avail < TPM2_CONTEXT_FIXED)
+		return -EINVAL;
+	len = TPM2_CONTEXT_FIXED + get_unaligned_be16(blob +
+						      TPM2_CONTEXT_FIXED - 2);
+	if (len > avail || len > U16_MAX)
+		return -EINVAL;
+	return len;
+}
+
+/* Returns the TPMA_CC of @cc, or a response code when it is not served. */
+static int parse_cc(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
+{
+	int i = tpm2_find_cc(chip, cmd->cc);
+
+	if (i < 0) {
+		if (cmd->cc >= TPM2_CC_FIRST && cmd->cc <= TPM2_RM_CC_LAST)
+			return TPM2_RC_COMMAND_CODE;
+		return TPM2_RM_LAYER | TPM2_RC_COMMAND_CODE;
+	}
+	cmd->attrs = chip->cc_attrs_tbl[i];
+	cmd->nr_handles = (cmd->attrs >> TPM2_CC_ATTR_CHANDLES) & GENMASK(2, 0);
+	if (cmd->nr_handles > TPM2_RM_MAX_HANDLES)
+		return TPM2_RM_LAYER | TPM2_RC_COMMAND_CODE;
+	return 0;
+}
+
+/* Skips a TPM2B at *@off, staying below @end. */
+static bool skip_tpm2b(const u8 *buf, u32 *off, u32 end)
+{
+	if (*off + 2 > end)
+		return false;
+	*off += 2 + get_unaligned_be16(buf + *off);
+	return *off <= end;
+}
+
+static int parse_auths(const u8 *buf, struct tpm2_rm_cmd *cmd, u32 off)
+{
+	u32 size, end;
+
+	if (off + 4 > cmd->len)
+		return TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
+	size = get_unaligned_be32(buf + off);
+	off += 4;
+	if (size < TPM2_AUTH_MIN_SIZE || size > cmd->len - off)
+		return TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
+	end = off + size;
+	cmd->param_off = end;
+
+	while (off < end) {
+		if (cmd->nr_auths == TPM2_RM_MAX_AUTHS || off + 4 > end)
+			return TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
+		cmd->auth[cmd->nr_auths] = get_unaligned_be32(buf + off);
+		off += 4;
+		if (!skip_tpm2b(buf, &off, end) || off + 1 > end)
+			return TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
+		cmd->auth_attrs[cmd->nr_auths++] = buf[off++];
+		if (!skip_tpm2b(buf, &off, end))
+			return TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
+	}
+	return 0;
+}
+
+/**
+ * tpm2_rm_parse() - check a command and record its handles and sessions
+ * @chip: the chip, for its command attributes
+ * @buf: the command
+ * @bufsiz: size of @buf
+ * @cmd: filled in
+ *
+ * Return: 0 for a command to serve, or the response code to answer with.
+ */
+int tpm2_rm_parse(struct tpm_chip *chip, const u8 *buf, size_t bufsiz,
+		  struct tpm2_rm_cmd *cmd)
+{
+	const struct tpm_header *head = (const struct tpm_header *)buf;
+	unsigned int i;
+	u32 off;
+	int rc;
+
+	memset(cmd, 0, sizeof(*cmd));
+	if (bufsiz < TPM_HEADER_SIZE)
+		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+	cmd->tag = be16_to_cpu(head->tag);
+	cmd->len = be32_to_cpu(head->length);
+	cmd->cc = be32_to_cpu(head->ordinal);
+	if (cmd->len < TPM_HEADER_SIZE || cmd->len > bufsiz)
+		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+	if (cmd->tag != TPM2_ST_NO_SESSIONS && cmd->tag != TPM2_ST_SESSIONS)
+		return TPM2_RM_LAYER | TPM2_RC_BAD_TAG_CODE;
+
+	rc = parse_cc(chip, cmd);
+	if (rc)
+		return rc;
+
+	off = TPM_HEADER_SIZE;
+	if (off + 4 * cmd->nr_handles > cmd->len)
+		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+	for (i = 0; i < cmd->nr_handles; i++, off += 4)
+		cmd->handle[i] = get_unaligned_be32(buf + off);
+
+	cmd->param_off = off;
+	if (cmd->tag == TPM2_ST_SESSIONS)
+		return parse_auths(buf, cmd, off);
+	return 0;
+}

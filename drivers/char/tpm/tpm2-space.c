@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The TPM 2.0 resource manager behind /dev/tpmrmN: the hooks the TPM core
+ * calls around each command of a space, and the context commands a client
+ * may send (TCG TSS 2.0 TAB and RM, section 3.7).
+ *
+ * For each command only the contexts it names are loaded; afterwards
+ * sessions are saved and objects flushed, so that between commands the
+ * resource manager holds no TPM slot. Documentation/security/tpm/
+ * tpm-space.rst describes the model and the error codes.
+ */
+
+#include <linux/cred.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/unaligned.h>
+#include "tpm2-space.h"
+
+#define TPM2_SEQUENCE_SAVED_HANDLE	0x80000001
+
+/**
+ * tpm2_init_space() - set up the space of a newly opened /dev/tpmrm file
+ * @space: the space
+ * @buf_size: unused; a space allocates per object and session it holds
+ *
+ * The opener's effective uid decides who may claim the space's sessions
+ * once the file is closed.
+ *
+ * Return: 0
+ */
+int tpm2_init_space(struct tpm_space *space, unsigned int buf_size)
+{
+	INIT_LIST_HEAD(&space->objects);
+	INIT_LIST_HEAD(&space->sessions);
+	space->nr_objects = 0;
+	space->nr_sessions = 0;
+	space->next_vhandle = 0;
+	space->euid = current_euid();
+	return 0;
+}
+
+static void rm_warn(struct tpm_chip *chip, const char *what, u32 handle,
+		    int rc)
+{
+	dev_warn_ratelimited(&chip->dev, "space: %s 0x%08x failed: %d\n",
+			     what, handle, rc);
+}
+
+/* The command no longer refers to @obj. */
+static void cmd_forget_object(struct tpm2_rm_cmd *cmd,
+			      struct tpm2_rm_object *obj)
+{
+	unsigned int i;
+
+	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
+		if (cmd->obj[i] == obj)
+			cmd->obj[i] = NULL;
+	if (cmd->new_obj == obj)
+		cmd->new_obj = NULL;
+}
+
+static void cmd_forget_session(struct tpm2_rm_cmd *cmd,
+			       struct tpm2_rm_session *sess)
+{
+	unsigned int i;
+
+	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
+		if (cmd->sess[i] == sess)
+			cmd->sess[i] = NULL;
+	for (i = 0; i < TPM2_RM_MAX_AUTHS; i++)
+		if (cmd->auth_sess[i] == sess)
+			cmd->auth_sess[i] = NULL;
+	if (cmd->load_sess == sess)
+		cmd->load_sess = NULL;
+	if (cmd->new_sess == sess)
+		cmd->new_sess = NULL;
+}
+
+static void drop_object(struct tpm2_rm_cmd *cmd, struct tpm_space *space,
+			struct tpm2_rm_object *obj)
+{
+	cmd_forget_object(cmd, obj);
+	tpm2_rm_object_del(space, obj);
+}
+
+static void drop_session(struct tpm2_rm_cmd *cmd, struct tpm2_rm_session *sess)
+{
+	cmd_forget_session(cmd, sess);
+	tpm2_rm_session_del(sess);
+}
+
+static bool object_is_sequence(struct tpm2_rm_object *obj)
+{
+	return obj->blob && get_unaligned_be32(obj->blob +
+			TPM2_CONTEXT_HANDLE_OFF) == TPM2_SEQUENCE_SAVED_HANDLE;
+}
+
+/* Saves @obj if it changed, then takes it out of the TPM. */
+static void put_object(struct tpm_chip *chip, struct tpm2_rm_object *obj)
+{
+	u8 *blob;
+	u16 len;
+	int rc;
+
+	if (!obj || !obj->phandle)
+		return;
+	if (obj->dirty) {
+		rc = tpm2_rm_save(chip, obj->phandle, &blob, &len);
+		if (rc) {
+			rm_warn(chip, "saving object", obj->vhandle, rc);
+			obj->stale = true;
+		} else {
+			kfree(obj->blob);
+			obj->blob = blob;
+			obj->len = len;
+			obj->dirty = false;
+		}
+	}
+	tpm2_rm_flush(chip, obj->phandle);
+	obj->phandle = 0;
+}
+
+/* Saves a loaded session; one that cannot be saved is lost. */
+static void put_session(struct tpm_chip *chip, struct tpm2_rm_session *sess)
+{
+	int rc;
+
+	if (!sess || !sess->loaded)
+		return;
+	sess->loaded = false;
+	rc = tpm2_rm_save(chip, sess->handle, &sess->blob, &sess->len);
+	if (!rc)
+		return;
+	rm_warn(chip, "saving session", sess->handle, rc);
+	if (!tpm2_rm_rc_is_lost(rc))
+		tpm2_rm_flush(chip, sess->handle);
+	sess->blob = NULL;
+	sess->state = TPM2_RM_STALE;
+}
+
+/* Returns everything the command loaded to its saved state. */
+static void put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
+{
+	unsigned int i;
+
+	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
+		put_object(chip, cmd->obj[i]);
+	put_object(chip, cmd->new_obj);
+	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
+		put_session(chip, cmd->sess[i]);
+	for (i = 0; i < TPM2_RM_MAX_AUTHS; i++)
+		put_session(chip, cmd->auth_sess[i]);
+	put_session(chip, cmd->load_sess);
+	put_session(chip, cmd->new_sess);
+}
+
+static int rm_answer(struct tpm_chip *chip, u8 *buf, u32 rc)
+{
+	atomic_long_inc(&chip->rm->stats.rm_answers);
+	return tpm2_rm_answer(buf, rc);
+}
+
+/*
+ * Loads @obj unless the command already did. Returns 0, or the response
+ * code for the client.
+ */
+static u32 get_object(struct tpm_chip *chip, struct tpm2_rm_object *obj,
+		      unsigned int index)
+{
+	int rc;
+
+	if (obj->stale)
+		return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_H0 + index);
+	if (obj->phandle)
+		return 0;
+	rc = tpm2_rm_load(chip, obj->blob, obj->len, &obj->phandle);
+	if (!rc)
+		return 0;
+	obj->phandle = 0;
+	rm_warn(chip, "loading object", obj->vhandle, rc);
+	if (tpm2_rm_rc_is_lost(rc) || rc < 0) {
+		obj->stale = tpm2_rm_rc_is_lost(rc);
+		return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_H0 + index);
+	}
+	return TPM2_RM_LAYER | rc;
+}
+
+/* Loads @sess unless the command already did; @ref is TPM_RC_REFERENCE_x. */
+static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
+		       u32 ref)
+{
+	u32 handle;
+	int rc;
+
+	if (sess->state != TPM2_RM_HELD)
+		return TPM2_RM_LAYER | ref;
+	if (sess->loaded)
+		return 0;
+	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
+	if (!rc && handle != sess->handle) {
+		tpm2_rm_flush(chip, handle);
+		rc = TPM2_RC_HANDLE;
+	}
+	if (!rc) {
+		/* the blob is used up once the session is back */
+		kfree(sess->blob);
+		sess->blob = NULL;
+		sess->loaded = true;
+		return 0;
+	}
+	rm_warn(chip, "loading session", sess->handle, rc);
+	if (!tpm2_rm_rc_is_lost(rc))
+		return rc < 0 ? TPM2_RM_LAYER | ref : TPM2_RM_LAYER | rc;
+	kfree(sess->blob);
+	sess->blob = NULL;
+	sess->state = TPM2_RM_STALE;
+	return TPM2_RM_LAYER | ref;
+}
+
+/*
+ * Loads what the handle area names and writes the TPM's handles into
+ * @buf. Returns 0, the response code for the client, or -EINVAL for an
+ * unknown virtual handle, as Linux always did.
+ */
+static int load_handles(struct tpm_chip *chip, struct tpm_space *space,
+			u8 *buf)
+{
+	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_session *sess;
+	struct tpm2_rm_object *obj;
+	unsigned int i;
+	u32 h, rc;
+
+	for (i = 0; i < cmd->nr_handles; i++) {
+		h = cmd->handle[i];
+		if (tpm2_rm_is_transient(h)) {
+			obj = tpm2_rm_object_find(space, h);
+			if (!obj)
+				return -EINVAL;
+			cmd->obj[i] = obj;
+			rc = get_object(chip, obj, i);
+			if (rc)
+				return rc;
+			put_unaligned_be32(obj->phandle,
+					   buf + TPM_HEADER_SIZE + 4 * i);
+		} else if (tpm2_rm_is_session(h)) {
+			sess = tpm2_rm_session_find(space, h);
+			if (!sess)
+				return tpm2_rm_handle_rc(i);
+			cmd->sess[i] = sess;
+			rc = get_session(chip, sess, TPM2_RC_REFERENCE_H0 + i);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int load_auths(struct tpm_chip *chip, struct tpm_space *space)
+{
+	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_session *sess;
+	unsigned int i;
+	u32 rc;
+
+	for (i = 0; i < cmd->nr_auths; i++) {
+		if (!tpm2_rm_is_session(cmd->auth[i]))
+			continue;
+		sess = tpm2_rm_session_find(space, cmd->auth[i]);
+		if (!sess)
+			return tpm2_rm_session_rc(i);
+		cmd->auth_sess[i] = sess;
+		rc = get_session(chip, sess, TPM2_RC_REFERENCE_S0 + i);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * FlushContext of an object only drops the space's saved context: the
+ * object is not in the TPM. A session is flushed by the TPM, saved or not.
+ */
+static int prepare_flush(struct tpm_chip *chip, struct tpm_space *space,
+			 u8 *buf)
+{
+	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_session *sess;
+	struct tpm2_rm_object *obj;
+	u32 h = cmd->handle[0];
+
+	if (tpm2_rm_is_transient(h)) {
+		obj = tpm2_rm_object_find(space, h);
+		if (!obj)
+			return -EINVAL;
+		tpm2_rm_object_del(space, obj);
+		return rm_answer(chip, buf, TPM2_RC_SUCCESS);
+	}
+	if (!tpm2_rm_is_session(h))
+		return 0;
+	sess = tpm2_rm_session_find(space, h);
+	if (!sess)
+		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_HANDLE |
+				 TPM2_RC_FMT1_P | (1 << TPM2_RC_FMT1_N_SHIFT));
+	if (sess->state == TPM2_RM_STALE) {
+		tpm2_rm_session_del(sess);
+		return rm_answer(chip, buf, TPM2_RC_SUCCESS);
+	}
+	cmd->flush_sess = sess;
+	return 0;
+}
+
+/*
+ * A session context may only be loaded by the space that saved it, or,
+ * once that file is closed, by a file of the same user.
+ */
+static int prepare_context_load(struct tpm_chip *chip,
+				struct tpm_space *space, u8 *buf)
+{
+	struct tpm2_rm_chip *rm = chip->rm;
+	struct tpm2_rm_cmd *cmd = &rm->cmd;
+	const u32 refused = TPM2_RM_LAYER | TPM2_RC_HANDLE | TPM2_RC_FMT1_P |
+			    (1 << TPM2_RC_FMT1_N_SHIFT);
+	struct tpm2_rm_session *sess;
+	u32 h;
+
+	if (tpm2_rm_context_len(buf + cmd->param_off,
+				cmd->len - cmd->param_off) < 0)
+		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_CMD_SIZE);
+	h = get_unaligned_be32(buf + cmd->param_off + TPM2_CONTEXT_HANDLE_OFF);
+	if (!tpm2_rm_is_session(h))
+		return 0;
+
+	sess = tpm2_rm_session_lookup(rm, h);
+	if (sess && sess->space == space &&
+	    sess->state != TPM2_RM_CLIENT_SAVED)
+		return rm_answer(chip, buf, refused);
+	if (sess && sess->space && sess->space != space)
+		return rm_answer(chip, buf, refused);
+	if (sess && !sess->space && !uid_eq(sess->euid, space->euid))
+		return rm_answer(chip, buf, refused);
+	if ((!sess || !sess->space) &&
+	    space->nr_sessions >= tpm2_space_max_sessions)
+		return rm_answer(chip, buf, TPM2_RM_LAYER |
+				 TPM2_RC_SESSION_MEMORY);
+	cmd->load_sess = sess;
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Collects the space's handles of one handle type, sorted. */
+static unsigned int collect_handles(struct tpm_space *space, u32 type,
+				    u32 *out, unsigned int max)
+{
+	struct tpm2_rm_session *sess;
+	struct tpm2_rm_object *obj;
+	unsigned int n = 0;
+	u8 state;
+
+	if (type == TPM2_HT_TRANSIENT) {
+		list_for_each_entry(obj, &space->objects, node)
+			if (n < max)
+				out[n++] = obj->vhandle;
+		return n;
+	}
+	/* the client sees the sessions the RM holds for it as loaded */
+	state = type == TPM2_HT_HMAC_SESSION ? TPM2_RM_HELD :
+					       TPM2_RM_CLIENT_SAVED;
+	list_for_each_entry(sess, &space->sessions, node)
+		if (sess->state == state && n < max)
+			out[n++] = sess->handle;
+	sort(out, n, sizeof(*out), cmp_u32, NULL);
+	return n;
+}
+
+/*
+ * GetCapability(TPM_CAP_HANDLES) for transient objects and sessions shows
+ * the space its own handles only. Returns 0 to pass the command on.
+ */
+static int prepare_get_capability(struct tpm_chip *chip,
+				  struct tpm_space *space, u8 *buf,
+				  size_t bufsiz)
+{
+	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	u32 cap, property, count, type, *handles;
+	unsigned int i, n, first, max, out;
+	u8 *p = buf + TPM_HEADER_SIZE;
+
+	if (cmd->len < cmd->param_off + 12)
+		return 0;
+	cap = get_unaligned_be32(buf + cmd->param_off);
+	property = get_unaligned_be32(buf + cmd->param_off + 4);
+	count = get_unaligned_be32(buf + cmd->param_off + 8);
+	type = property & TPM2_HT_MASK;
+	if (cap != TPM2_CAP_HANDLES || (type != TPM2_HT_TRANSIENT &&
+					!tpm2_rm_is_session(property)))
+		return 0;
+
+	max = type == TPM2_HT_TRANSIENT ? space->nr_objects :
+					  space->nr_sessions;
+	handles = kmalloc_array(max ?: 1, sizeof(*handles), GFP_KERNEL);
+	if (!handles)
+		return -ENOMEM;
+	n = collect_handles(space, type, handles, max);
+	for (first = 0; first < n; first++)
+		if ((handles[first] & ~TPM2_HT_MASK) >=
+		    (property & ~TPM2_HT_MASK))
+			break;
+	out = min3(n - first, count, (u32)((bufsiz - TPM_HEADER_SIZE - 9) / 4));
+
+	tpm2_rm_answer(buf, TPM2_RC_SUCCESS);
+	p[0] = first + out < n;
+	put_unaligned_be32(TPM2_CAP_HANDLES, p + 1);
+	put_unaligned_be32(out, p + 5);
+	for (i = 0; i < out; i++)
+		put_unaligned_be32(handles[first + i], p + 9 + 4 * i);
+	kfree(handles);
+	put_unaligned_be32(TPM_HEADER_SIZE + 9 + 4 * out, buf + 2);
+	atomic_long_inc(&chip->rm->stats.rm_answers);
+	return TPM_HEADER_SIZE + 9 + 4 * out;
+}
+
+static int prepare_special(struct tpm_chip *chip, struct tpm_space *space,
+			   u8 *buf, size_t bufsiz)
+{
+	switch (chip->rm->cmd.cc) {
+	case TPM2_CC_FLUSH_CONTEXT:
+		return prepare_flush(chip, space, buf);
+	case TPM2_CC_CONTEXT_LOAD:
+		return prepare_context_load(chip, space, buf);
+	case TPM2_CC_GET_CAPABILITY:
+		return prepare_get_capability(chip, space, buf, bufsiz);
+	}
+	return 0;
+}
+
+/**
+ * tpm2_prepare_space() - check a command and load what it names
+ * @chip: the chip, with its ops held
+ * @space: the space of the file, or NULL for /dev/tpmN
+ * @buf: the command; the resource manager's own answer on return > 0
+ * @bufsiz: size of @buf
+ *
+ * Return: 0 to send the command, the length of the response the resource
+ * manager wrote into @buf, or -errno.
+ */
+int tpm2_prepare_space(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
+		       size_t bufsiz)
+{
+	struct tpm2_rm_chip *rm = chip->rm;
+	struct tpm2_rm_cmd *cmd = &rm->cmd;
+	int rc;
+
+	if (!space)
+		return 0;
+
+	rc = tpm2_rm_parse(chip, buf, bufsiz, cmd);
+	if (rc) {
+		dev_dbg_ratelimited(&chip->dev, "space: refused command 0x%x: 0x%x\n",
+				    cmd->cc, rc);
+		return rm_answer(chip, buf, rc);
+	}
+	rc = prepare_special(chip, space, buf, bufsiz);
+	if (rc || cmd->flush_sess)
+		goto out;
+
+	rc = load_handles(chip, space, buf);
+	if (!rc)
+		rc = load_auths(chip, space);
+	if (rc) {
+		put_back(chip, cmd);
+		if (rc > 0)
+			rc = rm_answer(chip, buf, rc);
+		return rc;
+	}
+out:
+	if (!rc) {
+		rm->space = space;
+		atomic_long_inc(&rm->stats.user_cmds);
+	}
+	return rc;
+}
+
+/* Gives the space the object or session the TPM returned a handle for. */
+static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
+			     u8 *buf)
+{
+	struct tpm2_rm_chip *rm = chip->rm;
+	struct tpm2_rm_cmd *cmd = &rm->cmd;
+	u32 h = get_unaligned_be32(buf + TPM_HEADER_SIZE);
+	struct tpm2_rm_object *obj;
+	struct tpm2_rm_session *sess;
+
+	if (tpm2_rm_is_transient(h)) {
+		obj = NULL;
+		if (space->nr_objects < tpm2_space_max_objects)
+			obj = tpm2_rm_object_add(space);
+		if (!obj) {
+			tpm2_rm_flush(chip, h);
+			return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
+		}
+		obj->phandle = h;
+		obj->dirty = true;
+		cmd->new_obj = obj;
+		put_unaligned_be32(obj->vhandle, buf + TPM_HEADER_SIZE);
+		return 0;
+	}
+	if (!tpm2_rm_is_session(h))
+		return 0;
+
+	sess = cmd->load_sess;
+	if (sess && sess->handle == h) {
+		if (sess->space != space)
+			tpm2_rm_session_claim(space, sess);
+		sess->state = TPM2_RM_HELD;
+		sess->loaded = true;
+		return 0;
+	}
+	sess = NULL;
+	if (space->nr_sessions < tpm2_space_max_sessions)
+		sess = tpm2_rm_session_add(rm, space, h);
+	if (!sess) {
+		tpm2_rm_flush(chip, h);
+		return TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY;
+	}
+	cmd->new_sess = sess;
+	return 0;
+}
+
+/* Bookkeeping for a command the TPM executed successfully. */
+static void commit_success(struct tpm_chip *chip, struct tpm_space *space)
+{
+	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_object *obj;
+	unsigned int i;
+
+	if (cmd->flush_sess)
+		drop_session(cmd, cmd->flush_sess);
+	if (cmd->cc == TPM2_CC_CONTEXT_SAVE && cmd->sess[0]) {
+		/* the client holds the only valid context now */
+		cmd->sess[0]->loaded = false;
+		cmd->sess[0]->state = TPM2_RM_CLIENT_SAVED;
+	}
+	for (i = 0; i < cmd->nr_auths; i++)
+		if (cmd->auth_sess[i] &&
+		    !(cmd->auth_attrs[i] & TPM2_SA_CONTINUE))
+			drop_session(cmd, cmd->auth_sess[i]);
+
+	for (i = 0; i < cmd->nr_handles; i++) {
+		obj = cmd->obj[i];
+		if (!obj || !object_is_sequence(obj))
+			continue;
+		if (cmd->cc == TPM2_CC_SEQUENCE_COMPLETE ||
+		    cmd->cc == TPM2_CC_EVENT_SEQUENCE_COMPLETE)
+			drop_object(cmd, space, obj);
+		else
+			obj->dirty = true;
+	}
+}
+
+/**
+ * tpm2_commit_space() - map the response and put back what was loaded
+ * @chip: the chip, with its ops held
+ * @space: the space of the file, or NULL for /dev/tpmN
+ * @buf: the response
+ * @bufsiz: in: its length; out: the length of the response to return
+ *
+ * Return: 0
+ */
+int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
+		      void *buf, size_t *bufsiz)
+{
+	struct tpm2_rm_chip *rm = chip->rm;
+	struct tpm_header *head = buf;
+	u32 rc = TPM2_RC_FAILURE;
+
+	if (!space)
+		return 0;
+	if (*bufsiz >= TPM_HEADER_SIZE)
+		rc = be32_to_cpu(head->return_code);
+	if (!rc && (rm->cmd.attrs & BIT(TPM2_CC_ATTR_RHANDLE)) &&
+	    *bufsiz >= TPM_HEADER_SIZE + 4) {
+		rc = commit_new_handle(chip, space, buf);
+		if (rc)
+			*bufsiz = rm_answer(chip, buf, rc);
+	}
+	if (!rc)
+		commit_success(chip, space);
+	put_back(chip, &rm->cmd);
+	rm->space = NULL;
+	return 0;
+}
+
+/**
+ * tpm2_flush_space() - put back what was loaded for a failed transmission
+ * @chip: the chip, with its ops held
+ */
+void tpm2_flush_space(struct tpm_chip *chip)
+{
+	struct tpm2_rm_chip *rm = chip->rm;
+
+	if (!rm || !rm->space)
+		return;
+	put_back(chip, &rm->cmd);
+	rm->space = NULL;
+}
+
+/* Returns the space's sessions to the TPM, keeping client-saved ones. */
+static void release_sessions(struct tpm_chip *chip, struct tpm_space *space)
+{
+	struct tpm2_rm_session *sess, *tmp, *victim;
+
+	list_for_each_entry_safe(sess, tmp, &space->sessions, node) {
+		if (sess->state == TPM2_RM_CLIENT_SAVED) {
+			victim = tpm2_rm_abandon(chip->rm, sess);
+			if (victim) {
+				tpm2_rm_flush(chip, victim->handle);
+				tpm2_rm_session_del(victim);
+			}
+			continue;
+		}
+		if (sess->state == TPM2_RM_HELD)
+			tpm2_rm_flush(chip, sess->handle);
+		tpm2_rm_session_del(sess);
+	}
+}
+
+/**
+ * tpm2_del_space() - release everything a closing file holds
+ * @chip: the chip; its ops may be gone already
+ * @space: the space
+ *
+ * Objects exist only as saved contexts, so they are just forgotten.
+ * Sessions the RM holds are flushed. Sessions the client saved itself are
+ * abandoned: they stay in the TPM for a later file of the same user.
+ */
+void tpm2_del_space(struct tpm_chip *chip, struct tpm_space *space)
+{
+	struct tpm2_rm_object *obj, *otmp;
+	struct tpm2_rm_session *sess, *stmp;
+
+	if (!tpm_try_get_ops(chip)) {
+		release_sessions(chip, space);
+		tpm_put_ops(chip);
+	} else {
+		/* the chip is gone, and its sessions with it */
+		mutex_lock(&chip->tpm_mutex);
+		list_for_each_entry_safe(sess, stmp, &space->sessions, node)
+			tpm2_rm_session_del(sess);
+		mutex_unlock(&chip->tpm_mutex);
+	}
+	list_for_each_entry_safe(obj, otmp, &space->objects, node)
+		tpm2_rm_object_del(space, obj);
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Private interfaces of the TPM 2.0 resource manager behind /dev/tpmrmN.
+ *
+ * A space (one open file) holds its transient objects and its sessions as
+ * saved contexts. For each command only the contexts the command names are
+ * loaded, and after the response they are saved or flushed again, so the
+ * resource manager holds no TPM slot between commands.
+ *
+ * Every error the resource manager makes up itself is a TPM-format response
+ * code in TSS2 layer 11 (TSS2_RESMGR_TPM_RC_LAYER in this kernel), see
+ * Documentation/security/tpm/tpm-space.rst.
+ */
+
+#ifndef __TPM2_SPACE_H__
+#define __TPM2_SPACE_H__
+
+#include <linux/list.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include "tpm.h"
+
+#define TPM2_RM_LAYER		TSS2_RESMGR_TPM_RC_LAYER
+#define TPM2_RM_MAX_HANDLES	3
+#define TPM2_RM_MAX_AUTHS	3
+#define TPM2_RM_MAX_LOADED	(TPM2_RM_MAX_HANDLES + TPM2_RM_MAX_AUTHS)
+
+#define TPM2_HT_MASK		0xFF000000
+#define TPM2_HT_HMAC_SESSION	0x02000000
+#define TPM2_HT_POLICY_SESSION	0x03000000
+#define TPM2_HT_TRANSIENT	0x80000000
+#define TPM2_RS_PW_HANDLE	0x40000009
+#define TPM2_SA_CONTINUE	0x01
+
+/* Format-one response code parts (TPM 2.0 Part 2, TPM_RC). */
+#define TPM2_RC_FMT1_P		0x040
+#define TPM2_RC_FMT1_S		0x800
+#define TPM2_RC_FMT1_N_SHIFT	8
+#define TPM2_RC_BAD_TAG_CODE	0x01E
+#define TPM2_RC_CMD_SIZE	0x142
+#define TPM2_RC_AUTHSIZE_CODE	0x144
+#define TPM2_RC_OBJ_MEMORY	0x902
+#define TPM2_RC_REFERENCE_S0	0x918
+
+/* TPMS_CONTEXT: sequence, savedHandle, hierarchy, then a TPM2B blob. */
+#define TPM2_CONTEXT_FIXED	18
+#define TPM2_CONTEXT_HANDLE_OFF	8
+
+enum tpm2_rm_session_state {
+	TPM2_RM_HELD,		/* saved by the resource manager */
+	TPM2_RM_CLIENT_SAVED,	/* saved by the client, which holds the blob */
+	TPM2_RM_ABANDONED,	/* client-saved, and its file closed */
+	TPM2_RM_STALE,		/* lost; the next use gets an error */
+};
+
+/**
+ * struct tpm2_rm_object - a transient object or sequence of a space
+ * @node:	entry in the space's object list, sorted by @vhandle
+ * @vhandle:	the handle the client knows
+ * @phandle:	TPM handle while loaded for a command, else 0
+ * @stale:	the context can no longer be loaded
+ * @dirty:	the TPM state differs from @blob: save before the flush
+ * @len:	length of @blob
+ * @blob:	TPMS_CONTEXT as returned by ContextSave
+ */
+struct tpm2_rm_object {
+	struct list_head node;
+	u32 vhandle;
+	u32 phandle;
+	bool stale;
+	bool dirty;
+	u16 len;
+	u8 *blob;
+};
+
+/**
+ * struct tpm2_rm_session - a session held by a space, or abandoned
+ * @node:	entry in the owning space's list, or in the chip's abandoned
+ *		list
+ * @chip_node:	entry in the chip's list of every session the RM knows
+ * @space:	owning space, NULL while abandoned
+ * @euid:	effective uid of the owning space's opener
+ * @handle:	physical handle; a session keeps it across save and load
+ * @state:	enum tpm2_rm_session_state
+ * @loaded:	loaded in the TPM for the command in flight
+ * @len:	length of @blob (TPM2_RM_HELD only)
+ * @blob:	saved context (TPM2_RM_HELD only)
+ */
+struct tpm2_rm_session {
+	struct list_head node;
+	struct list_head chip_node;
+	struct tpm_space *space;
+	kuid_t euid;
+	u32 handle;
+	u8 state;
+	bool loaded;
+	u16 len;
+	u8 *blob;
+};
+
+/**
+ * struct tpm2_rm_cmd - what was parsed from, and loaded for, one command
+ * @cc:		command code
+ * @attrs:	TPMA_CC of @cc
+ * @tag:	command tag
+ * @len:	command length from the header
+ * @nr_handles:	handles in the handle area
+ * @handle:	handle area as written by the client
+ * @nr_auths:	sessions in the authorization area
+ * @auth:	session handles of the authorization area
+ * @auth_attrs:	their sessionAttributes
+ * @param_off:	offset of the parameter area
+ * @obj:	the space's object named by each handle, or NULL
+ * @sess:	the space's session named by each handle, or NULL
+ * @auth_sess:	the space's session named by each auth entry, or NULL
+ * @load_sess:	known session named by a ContextLoad blob, or NULL
+ * @flush_sess:	the space's session a FlushContext names, or NULL
+ * @new_obj:	object the TPM returned a handle for, or NULL
+ * @new_sess:	new session the TPM returned a handle for, or NULL
+ */
+struct tpm2_rm_cmd {
+	u32 cc;
+	u32 attrs;
+	u16 tag;
+	u32 len;
+	unsigned int nr_handles;
+	u32 handle[TPM2_RM_MAX_HANDLES];
+	unsigned int nr_auths;
+	u32 auth[TPM2_RM_MAX_AUTHS];
+	u8 auth_attrs[TPM2_RM_MAX_AUTHS];
+	u32 param_off;
+	struct tpm2_rm_object *obj[TPM2_RM_MAX_HANDLES];
+	struct tpm2_rm_session *sess[TPM2_RM_MAX_HANDLES];
+	struct tpm2_rm_session *auth_sess[TPM2_RM_MAX_AUTHS];
+	struct tpm2_rm_session *load_sess;
+	struct tpm2_rm_session *flush_sess;
+	struct tpm2_rm_object *new_obj;
+	struct tpm2_rm_session *new_sess;
+};
+
+/**
+ * struct tpm2_rm_stats - per-chip counters, shown in debugfs
+ * @user_cmds:		client commands sent to the TPM
+ * @rm_answers:		client commands answered by the resource manager
+ * @context_load:	ContextLoad commands the resource manager sent
+ * @context_save:	ContextSave commands the resource manager sent
+ * @flush_context:	FlushContext commands the resource manager sent
+ */
+struct tpm2_rm_stats {
+	atomic_long_t user_cmds;
+	atomic_long_t rm_answers;
+	atomic_long_t context_load;
+	atomic_long_t context_save;
+	atomic_long_t flush_context;
+};
+
+/**
+ * struct tpm2_rm_chip - chip-wide state of the resource manager
+ * @sessions:	every session of every space, and the abandoned ones
+ * @abandoned:	abandoned sessions, oldest first
+ * @space:	space of the command in flight, or NULL
+ * @cmd:	the command in flight
+ * @stats:	counters
+ * @debugfs:	the chip's debugfs directory
+ *
+ * All but @stats and @debugfs are used under chip->tpm_mutex only.
+ */
+struct tpm2_rm_chip {
+	struct list_head sessions;
+	struct list_head abandoned;
+	struct tpm_space *space;
+	struct tpm2_rm_cmd cmd;
+	struct tpm2_rm_stats stats;
+	struct dentry *debugfs;
+};
+
+/* tpm2-space-parse.c */
+int tpm2_rm_parse(struct tpm_chip *chip, const u8 *buf, size_t bufsiz,
+		  struct tpm2_rm_cmd *cmd);
+u32 tpm2_rm_handle_rc(unsigned int index);
+u32 tpm2_rm_session_rc(unsigned int index);
+bool tpm2_rm_is_session(u32 handle);
+bool tpm2_rm_is_transient(u32 handle);
+int tpm2_rm_context_len(const u8 *blob, size_t avail);
+size_t tpm2_rm_answer(u8 *buf, u32 rc);
+
+/* tpm2-space-table.c */
+extern unsigned int tpm2_space_max_objects;
+extern unsigned int tpm2_space_max_sessions;
+extern unsigned int tpm2_space_max_abandoned;
+
+struct tpm2_rm_object *tpm2_rm_object_find(struct tpm_space *space,
+					   u32 vhandle);
+struct tpm2_rm_object *tpm2_rm_object_add(struct tpm_space *space);
+void tpm2_rm_object_del(struct tpm_space *space, struct tpm2_rm_object *obj);
+struct tpm2_rm_session *tpm2_rm_session_find(struct tpm_space *space,
+					     u32 handle);
+struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
+					    struct tpm_space *space,
+					    u32 handle);
+void tpm2_rm_session_del(struct tpm2_rm_session *sess);
+void tpm2_rm_session_claim(struct tpm_space *space,
+			   struct tpm2_rm_session *sess);
+struct tpm2_rm_session *tpm2_rm_abandon(struct tpm2_rm_chip *rm,
+					struct tpm2_rm_session *sess);
+struct tpm2_rm_session *tpm2_rm_session_lookup(struct tpm2_rm_chip *rm,
+					       u32 handle);
+
+/* tpm2-space-swap.c */
+int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle);
+int tpm2_rm_save(struct tpm_chip *chip, u32 handle, u8 **blob, u16 *len);
+void tpm2_rm_flush(struct tpm_chip *chip, u32 handle);
+bool tpm2_rm_rc_is_lost(int rc);
+
+#endif /* __TPM2_SPACE_H__ */
