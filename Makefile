@@ -78,7 +78,8 @@ kunit: tree
 check: kernel selftests
 	@$(TOOLS)/check.sh --rm $(RM_NAME) --kernel $(BZIMAGE) --src $(OURS) \
 		--base $(BASE) --selftests $(SELFTESTS) \
-		--kunit-out $(KUNIT_OUT) --logs $(ABS_BUILD)/logs-$(VARIANT)
+		--kunit-out $(KUNIT_OUT) --logs $(ABS_BUILD)/logs-$(VARIANT) \
+		--repo $(CURDIR) --lint-out $(ABS_BUILD)/obj-lint
 
 run: kernel
 	@$(TOOLS)/vm-run.sh -k $(BZIMAGE) -t 300 -- \

@@ -3,8 +3,10 @@
 #
 # check: the test command behind 'make check'.
 #
-#   1. KUnit (our tree only): tools/testing/kunit/kunit.py run --arch=um
-#      with drivers/char/tpm/.kunitconfig, against a fake TPM.
+#   1. On our tree only: lint.sh (checkpatch --strict, sparse, W=1 on our
+#      files: one test, failed by any finding), then KUnit:
+#      tools/testing/kunit/kunit.py run --arch=um with
+#      drivers/char/tpm/.kunitconfig, against a fake TPM.
 #   2. In the guest, one fresh boot and fresh swtpm per suite:
 #      - upstream's tpm2 selftests from the base tarball (SmokeTest,
 #        SpaceTest, AsyncTest);
@@ -20,6 +22,7 @@ set -u
 
 here=$(dirname "$(readlink -f "$0")")
 rm_name=ours kernel= src= base= selftests= kunit_out= logs= kunit_only=0
+repo= lint_out=
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -30,6 +33,8 @@ while [ $# -gt 0 ]; do
 	--selftests) selftests=$2; shift 2 ;;
 	--kunit-out) kunit_out=$2; shift 2 ;;
 	--logs) logs=$2; shift 2 ;;
+	--repo) repo=$2; shift 2 ;;
+	--lint-out) lint_out=$2; shift 2 ;;
 	--kunit-only) kunit_only=1; shift ;;
 	*) echo "check: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -59,6 +64,11 @@ count_unittest() {
 	     /^Ran [0-9]+ test/ { ran = $2 }
 	     / \.\.\. ok$/ { ok++ }
 	     END { if (ran != "") print ok + 0, ran - ok }' "$1"
+}
+
+count_lint() {
+	sed -n 's/^lint: \([0-9]*\) findings.*/\1/p' "$1" |
+		awk '{ print ($1 == 0), ($1 != 0) }'
 }
 
 count_kselftest() {
@@ -133,9 +143,11 @@ if [ $kunit_only = 1 ]; then
 	kunit
 else
 	if [ "$rm_name" = ours ]; then
+		run_suite lint count_lint \
+			"$here/lint.sh" "$repo" "$src" "$lint_out"
 		kunit
 	else
-		echo "check: KUnit skipped: it tests our code, which the base lacks"
+		echo "check: lint and KUnit skipped: they check our code, which the base lacks"
 	fi
 	echo "check: guest tests on the $rm_name resource manager ($kernel)"
 	guest
