@@ -23,7 +23,8 @@ cfiles=$(cd "$repo" && find drivers include tools/testing/selftests \
 		\( -name '*.c' -o -name '*.h' \) 2>/dev/null | LC_ALL=C sort)
 kfiles=$(printf '%s\n' $cfiles | grep -E '^(drivers|include)/')
 
-out=$(cd "$repo" && "$src/scripts/checkpatch.pl" --strict --terse --no-tree \
+# Debian's python3 first: checkpatch's SPDX check needs its python3-ply.
+out=$(cd "$repo" && PATH=/usr/bin:$PATH "$src/scripts/checkpatch.pl" --strict --terse --no-tree \
 	--show-types -f $cfiles 2>&1 | grep -E ': (ERROR|WARNING|CHECK):')
 if [ -n "$out" ]; then
 	echo "$out"
