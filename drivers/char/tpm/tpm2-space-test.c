@@ -581,6 +581,7 @@ static void malformed_desc(const struct malformed_case *c, char *desc)
 {
 	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(malformed, malformed_cases, malformed_desc);
 
 /* Malformed commands get a TPM-format error and never reach the TPM. */
@@ -718,8 +719,8 @@ static void tpm2_space_context_rules(struct kunit *test)
 	KUNIT_ASSERT_LE(test, len, sizeof(blob));
 	space_context_load(test, b, blob, len);
 	KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
-	KUNIT_EXPECT_EQ(test, space_read_public(test, b,
-			rsp_u32(test, TPM_HEADER_SIZE)), 1);
+	obj = rsp_u32(test, TPM_HEADER_SIZE);
+	KUNIT_EXPECT_EQ(test, space_read_public(test, b, obj), 1);
 
 	sess = space_start_session(test, a, TPM2_SE_POLICY);
 	len = space_context_save(test, a, sess, blob);
