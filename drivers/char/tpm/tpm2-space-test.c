@@ -748,12 +748,17 @@ static void tpm2_space_foreign_session(struct kunit *test)
 	struct tpm_space *b = space_open(test);
 	unsigned int before;
 	struct tpm_buf cmd;
-	u32 sess;
+	u32 sess, obj;
 
 	sess = space_start_session(test, a, TPM2_SE_HMAC);
+	obj = space_create_primary(test, b);
 	before = tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC);
 
 	build_get_random(test, &cmd, sess, TPM2_SA_CONTINUE_SESSION);
+	space_send(test, b, &cmd);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x98B);
+	/* refused before B's own object is loaded for it */
+	build_read_public_auth(test, &cmd, obj, sess);
 	space_send(test, b, &cmd);
 	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x98B);
 	build_one_handle(test, &cmd, TPM2_CC_FLUSH_CONTEXT, sess);
