@@ -13,12 +13,15 @@
 #   UPSTREAM=1           the unmodified base instead of our series, built
 #                        with the same config, for side-by-side runs
 #   KDEBUG=1             the debug variant (KASAN, KMEMLEAK, lockdep, ...)
+#   HMAC=1               CONFIG_TCG_TPM2_HMAC=y (the kernel's own HMAC
+#                        sessions); combines with KDEBUG=1 and UPSTREAM=1
 #   BUILD=dir            where everything generated goes (default: build)
 #   BASE_TARBALL=file    the base (default: /usr/src/linux-source-6.12.tar.xz)
 #   JOBS=n               parallel build jobs (default: nproc)
 
 UPSTREAM ?= 0
 KDEBUG ?= 0
+HMAC ?= 0
 BUILD ?= build
 BASE_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
 JOBS ?= $(shell nproc)
@@ -41,6 +44,10 @@ VARIANT := $(RM_NAME)
 ifeq ($(KDEBUG),1)
 FRAGMENTS += $(abspath $(TOOLS)/debug.config)
 VARIANT := $(VARIANT)-debug
+endif
+ifeq ($(HMAC),1)
+FRAGMENTS += $(abspath $(TOOLS)/hmac.config)
+VARIANT := $(VARIANT)-hmac
 endif
 KOUT := $(ABS_BUILD)/obj-$(VARIANT)
 BZIMAGE := $(KOUT)/arch/x86/boot/bzImage

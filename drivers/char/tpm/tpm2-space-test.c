@@ -719,9 +719,8 @@ static void tpm2_space_context_rules(struct kunit *test)
 	KUNIT_ASSERT_LE(test, len, sizeof(blob));
 	space_context_load(test, b, blob, len);
 	KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
-	KUNIT_EXPECT_EQ(test,
-			space_read_public(test, b, rsp_u32(test, TPM_HEADER_SIZE)),
-			1);
+	obj = rsp_u32(test, TPM_HEADER_SIZE);
+	KUNIT_EXPECT_EQ(test, space_read_public(test, b, obj), 1);
 
 	sess = space_start_session(test, a, TPM2_SE_POLICY);
 	len = space_context_save(test, a, sess, blob);
@@ -749,12 +748,17 @@ static void tpm2_space_foreign_session(struct kunit *test)
 	struct tpm_space *b = space_open(test);
 	unsigned int before;
 	struct tpm_buf cmd;
-	u32 sess;
+	u32 sess, obj;
 
 	sess = space_start_session(test, a, TPM2_SE_HMAC);
+	obj = space_create_primary(test, b);
 	before = tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC);
 
 	build_get_random(test, &cmd, sess, TPM2_SA_CONTINUE_SESSION);
+	space_send(test, b, &cmd);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x98B);
+	/* refused before B's own object is loaded for it */
+	build_read_public_auth(test, &cmd, obj, sess);
 	space_send(test, b, &cmd);
 	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x98B);
 	build_one_handle(test, &cmd, TPM2_CC_FLUSH_CONTEXT, sess);

@@ -218,18 +218,20 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 }
 
 /*
- * Loads what the handle area names and writes the TPM's handles into
- * @buf. Returns 0, the response code for the client, or -EINVAL for an
- * unknown virtual handle, as Linux always did.
+ * Finds what the handle and the authorization area name, and checks that
+ * the space holds all of it in a usable state, before anything is loaded:
+ * a command the resource manager refuses never reaches the TPM, not even
+ * as a load of another of its contexts. Returns 0, the response code for
+ * the client, or -EINVAL for an unknown virtual handle, as Linux always
+ * did.
  */
-static int load_handles(struct tpm_chip *chip, struct tpm_space *space,
-			u8 *buf)
+static int resolve_names(struct tpm_chip *chip, struct tpm_space *space)
 {
 	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
 	struct tpm2_rm_session *sess;
 	struct tpm2_rm_object *obj;
 	unsigned int i;
-	u32 h, rc;
+	u32 h;
 
 	for (i = 0; i < cmd->nr_handles; i++) {
 		h = cmd->handle[i];
@@ -238,31 +240,13 @@ static int load_handles(struct tpm_chip *chip, struct tpm_space *space,
 			if (!obj)
 				return -EINVAL;
 			cmd->obj[i] = obj;
-			rc = get_object(chip, obj, i);
-			if (rc)
-				return rc;
-			put_unaligned_be32(obj->phandle,
-					   buf + TPM_HEADER_SIZE + 4 * i);
 		} else if (tpm2_rm_is_session(h)) {
 			sess = tpm2_rm_session_find(space, h);
 			if (!sess)
 				return tpm2_rm_handle_rc(i);
 			cmd->sess[i] = sess;
-			rc = get_session(chip, sess, TPM2_RC_REFERENCE_H0 + i);
-			if (rc)
-				return rc;
 		}
 	}
-	return 0;
-}
-
-static int load_auths(struct tpm_chip *chip, struct tpm_space *space)
-{
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
-	struct tpm2_rm_session *sess;
-	unsigned int i;
-	u32 rc;
-
 	for (i = 0; i < cmd->nr_auths; i++) {
 		if (!tpm2_rm_is_session(cmd->auth[i]))
 			continue;
@@ -270,7 +254,50 @@ static int load_auths(struct tpm_chip *chip, struct tpm_space *space)
 		if (!sess)
 			return tpm2_rm_session_rc(i);
 		cmd->auth_sess[i] = sess;
-		rc = get_session(chip, sess, TPM2_RC_REFERENCE_S0 + i);
+	}
+
+	for (i = 0; i < cmd->nr_handles; i++) {
+		if (cmd->obj[i] && cmd->obj[i]->stale)
+			return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_H0 + i);
+		if (cmd->sess[i] && cmd->sess[i]->state != TPM2_RM_HELD)
+			return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_H0 + i);
+	}
+	for (i = 0; i < cmd->nr_auths; i++)
+		if (cmd->auth_sess[i] &&
+		    cmd->auth_sess[i]->state != TPM2_RM_HELD)
+			return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_S0 + i);
+	return 0;
+}
+
+/*
+ * Loads what resolve_names() found and writes the TPM's handles into
+ * @buf. Returns 0 or the response code for the client.
+ */
+static int load_named(struct tpm_chip *chip, u8 *buf)
+{
+	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	unsigned int i;
+	u32 rc;
+
+	for (i = 0; i < cmd->nr_handles; i++) {
+		if (cmd->obj[i]) {
+			rc = get_object(chip, cmd->obj[i], i);
+			if (rc)
+				return rc;
+			put_unaligned_be32(cmd->obj[i]->phandle,
+					   buf + TPM_HEADER_SIZE + 4 * i);
+		} else if (cmd->sess[i]) {
+			rc = get_session(chip, cmd->sess[i],
+					 TPM2_RC_REFERENCE_H0 + i);
+			if (rc)
+				return rc;
+		}
+	}
+	for (i = 0; i < cmd->nr_auths; i++) {
+		if (!cmd->auth_sess[i])
+			continue;
+		rc = get_session(chip, cmd->auth_sess[i],
+				 TPM2_RC_REFERENCE_S0 + i);
 		if (rc)
 			return rc;
 	}
@@ -470,9 +497,9 @@ int tpm2_prepare_space(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	if (rc || cmd->flush_sess)
 		goto out;
 
-	rc = load_handles(chip, space, buf);
+	rc = resolve_names(chip, space);
 	if (!rc)
-		rc = load_auths(chip, space);
+		rc = load_named(chip, buf);
 	if (rc) {
 		put_back(chip, cmd);
 		if (rc > 0)

@@ -703,6 +703,129 @@ int tpm2_get_random_hmac(int fd, struct tpm2_session *s, __u8 *out,
 	return 0;
 }
 
+int tpm2_sign_hmac(int fd, __u32 key, const __u8 *name, __u16 name_len,
+		   struct tpm2_session *s, const __u8 digest[TPM2_SHA256_SIZE])
+{
+	const __u8 attrs = TPM2_SA_CONTINUE_SESSION;
+	__u8 cp_hash[TPM2_SHA256_SIZE], rp_hash[TPM2_SHA256_SIZE];
+	__u8 hmac[TPM2_SHA256_SIZE], rsp_hmac[TPM2_SHA256_SIZE];
+	__u8 nonce_tpm[TPM2_SHA256_SIZE];
+	struct tpm2_buf cmd, rsp, msg, params;
+	struct tpm2_sha256 sha;
+	size_t rparams, rparams_end;
+	__u16 nonce_len, hmac_len;
+	__u8 rsp_attrs;
+	int ret;
+
+	ret = fill_random(s->nonce_caller, sizeof(s->nonce_caller));
+	if (ret)
+		return ret;
+
+	tpm2_buf_reset(&params);
+	tpm2_put_tpm2b(&params, digest, TPM2_SHA256_SIZE);
+	tpm2_put_u16(&params, TPM2_ALG_NULL);	/* inScheme: the key's */
+	tpm2_put_u16(&params, TPM2_ST_HASHCHECK);	/* validation: none */
+	tpm2_put_u32(&params, TPM2_RH_NULL);
+	tpm2_put_tpm2b(&params, NULL, 0);
+
+	/* cpHash = H(commandCode || Name(keyHandle) || parameters) */
+	tpm2_buf_reset(&msg);
+	tpm2_put_u32(&msg, TPM2_CC_SIGN);
+	tpm2_put_bytes(&msg, name, name_len);
+	tpm2_put_bytes(&msg, params.data, params.len);
+	tpm2_sha256_init(&sha);
+	tpm2_sha256_update(&sha, msg.data, msg.len);
+	tpm2_sha256_final(&sha, cp_hash);
+
+	/* HMAC key = sessionKey || authValue: both empty */
+	tpm2_buf_reset(&msg);
+	tpm2_put_bytes(&msg, cp_hash, sizeof(cp_hash));
+	tpm2_put_bytes(&msg, s->nonce_caller, sizeof(s->nonce_caller));
+	tpm2_put_bytes(&msg, s->nonce_tpm, s->nonce_tpm_len);
+	tpm2_put_u8(&msg, attrs);
+	tpm2_hmac_sha256(NULL, 0, msg.data, msg.len, hmac);
+
+	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_SIGN);
+	tpm2_put_u32(&cmd, key);
+	tpm2_put_u32(&cmd, 4 + 2 + sizeof(s->nonce_caller) + 1 + 2 +
+		     sizeof(hmac));
+	tpm2_put_u32(&cmd, s->handle);
+	tpm2_put_tpm2b(&cmd, s->nonce_caller, sizeof(s->nonce_caller));
+	tpm2_put_u8(&cmd, attrs);
+	tpm2_put_tpm2b(&cmd, hmac, sizeof(hmac));
+	tpm2_put_bytes(&cmd, params.data, params.len);
+	if (cmd.bad || params.bad || msg.bad)
+		return -ENOSPC;
+	ret = tpm2_run(fd, &cmd, &rsp);
+	if (ret)
+		return ret;
+
+	rparams = tpm2_get_u32(&rsp);
+	if (rsp.bad || rparams > rsp.len - rsp.pos)
+		return -EPROTO;
+	rparams_end = rsp.pos + rparams;
+	if (tpm2_get_u16(&rsp) != TPM2_ALG_ECDSA ||
+	    tpm2_get_u16(&rsp) != TPM2_ALG_SHA256)
+		return -EPROTO;
+	tpm2_get_tpm2b(&rsp, NULL, 0);		/* signatureR */
+	tpm2_get_tpm2b(&rsp, NULL, 0);		/* signatureS */
+	if (rsp.bad || rsp.pos != rparams_end)
+		return -EPROTO;
+
+	/* rpHash = H(responseCode || commandCode || parameters) */
+	tpm2_buf_reset(&msg);
+	tpm2_put_u32(&msg, TPM2_RC_SUCCESS);
+	tpm2_put_u32(&msg, TPM2_CC_SIGN);
+	tpm2_put_bytes(&msg, rsp.data + rparams_end - rparams, rparams);
+	tpm2_sha256_init(&sha);
+	tpm2_sha256_update(&sha, msg.data, msg.len);
+	tpm2_sha256_final(&sha, rp_hash);
+
+	nonce_len = tpm2_get_tpm2b(&rsp, nonce_tpm, sizeof(nonce_tpm));
+	rsp_attrs = tpm2_get_u8(&rsp);
+	hmac_len = tpm2_get_tpm2b(&rsp, rsp_hmac, sizeof(rsp_hmac));
+	if (rsp.bad || rsp.pos != rsp.len)
+		return -EPROTO;
+
+	tpm2_buf_reset(&msg);
+	tpm2_put_bytes(&msg, rp_hash, sizeof(rp_hash));
+	tpm2_put_bytes(&msg, nonce_tpm, nonce_len);
+	tpm2_put_bytes(&msg, s->nonce_caller, sizeof(s->nonce_caller));
+	tpm2_put_u8(&msg, rsp_attrs);
+	tpm2_hmac_sha256(NULL, 0, msg.data, msg.len, hmac);
+	if (hmac_len != sizeof(hmac) || memcmp(hmac, rsp_hmac, sizeof(hmac)))
+		return -EBADMSG;
+
+	memcpy(s->nonce_tpm, nonce_tpm, nonce_len);
+	s->nonce_tpm_len = nonce_len;
+	return 0;
+}
+
+int tpm2_policy_secret(int fd, __u32 auth, __u32 session)
+{
+	struct tpm2_buf cmd, rsp;
+	int ret;
+
+	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_POLICY_SECRET);
+	tpm2_put_u32(&cmd, auth);
+	tpm2_put_u32(&cmd, session);
+	tpm2_put_pw_auth(&cmd);
+	tpm2_put_tpm2b(&cmd, NULL, 0);		/* nonceTPM */
+	tpm2_put_tpm2b(&cmd, NULL, 0);		/* cpHashA */
+	tpm2_put_tpm2b(&cmd, NULL, 0);		/* policyRef */
+	tpm2_put_u32(&cmd, 0);			/* expiration */
+	ret = tpm2_run(fd, &cmd, &rsp);
+	if (ret)
+		return ret;
+
+	skip_param_size(&cmd, &rsp);
+	tpm2_get_tpm2b(&rsp, NULL, 0);		/* timeout */
+	tpm2_get_u16(&rsp);			/* policyTicket.tag */
+	tpm2_get_u32(&rsp);			/* policyTicket.hierarchy */
+	tpm2_get_tpm2b(&rsp, NULL, 0);		/* policyTicket.digest */
+	return parsed(&rsp);
+}
+
 int tpm2_get_handles(int fd, __u32 first, __u32 *handles, size_t max,
 		     size_t *count)
 {
@@ -761,4 +884,42 @@ bool tpm2_handle_listed(const __u32 *handles, size_t n, __u32 handle,
 		if ((handles[i] & mask) == (handle & mask))
 			return true;
 	return false;
+}
+
+int tpm2_read_rm_stats(const char *path, struct tpm2_rm_stats *st)
+{
+	static const char * const names[] = {
+		"user_commands", "rm_answers", "context_load", "context_save",
+		"flush_context",
+	};
+	long *fields[] = {
+		&st->user_commands, &st->rm_answers, &st->context_load,
+		&st->context_save, &st->flush_context,
+	};
+	unsigned int found = 0, i;
+	char key[64];
+	long value;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%63s %ld", key, &value) == 2) {
+		for (i = 0; i < 5; i++) {
+			if (strcmp(key, names[i]))
+				continue;
+			*fields[i] = value;
+			found |= 1u << i;
+		}
+	}
+	fclose(f);
+	return found == 0x1F ? 0 : -EPROTO;
+}
+
+long tpm2_rm_stats_issued(const struct tpm2_rm_stats *a,
+			  const struct tpm2_rm_stats *b)
+{
+	return (b->context_load - a->context_load) +
+	       (b->context_save - a->context_save) +
+	       (b->flush_context - a->flush_context);
 }

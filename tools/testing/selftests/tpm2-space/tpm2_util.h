@@ -29,6 +29,7 @@
 
 /* Command codes */
 #define TPM2_CC_CREATE_PRIMARY		0x00000131
+#define TPM2_CC_POLICY_SECRET		0x00000151
 #define TPM2_CC_SIGN			0x0000015D
 #define TPM2_CC_CONTEXT_LOAD		0x00000161
 #define TPM2_CC_CONTEXT_SAVE		0x00000162
@@ -206,10 +207,43 @@ int tpm2_get_random_hmac(int fd, struct tpm2_session *s, __u8 *out,
  */
 int tpm2_get_handles(int fd, __u32 first, __u32 *handles, size_t max,
 		     size_t *count);
+/*
+ * Sign like tpm2_sign(), but authorize the key with HMAC session @s
+ * (unbound, unsalted; the key's authValue is empty) instead of a password.
+ * @name is the key's Name.  The response HMAC is checked (-EBADMSG) and
+ * the session's nonces are rolled on success.
+ */
+int tpm2_sign_hmac(int fd, __u32 key, const __u8 *name, __u16 name_len,
+		   struct tpm2_session *s, const __u8 digest[TPM2_SHA256_SIZE]);
+/*
+ * PolicySecret of @auth (an empty-auth object or hierarchy, authorized
+ * with a password) on policy session @session: no nonce, cpHash, policyRef
+ * or expiration.
+ */
+int tpm2_policy_secret(int fd, __u32 auth, __u32 session);
 /* Number of handles of the type of @first, or -errno / TPM rc on error */
 int tpm2_count_handles(int fd, __u32 first, size_t *count);
 /* Is @handle in the list?  Compares the low 24 bits only when @low24 */
 bool tpm2_handle_listed(const __u32 *handles, size_t n, __u32 handle,
 			bool low24);
+
+/* ---- Resource manager counters -------------------------------------- */
+
+/* The figures of <debugfs>/tpmN/space_stats */
+struct tpm2_rm_stats {
+	long user_commands;
+	long rm_answers;
+	long context_load;
+	long context_save;
+	long flush_context;
+};
+
+#define TPM2_RM_STATS_PATH	"/sys/kernel/debug/tpm0/space_stats"
+
+/* Read @path; 0, or -errno (-EPROTO when a counter is missing) */
+int tpm2_read_rm_stats(const char *path, struct tpm2_rm_stats *st);
+/* TPM commands the resource manager issued itself between @a and @b */
+long tpm2_rm_stats_issued(const struct tpm2_rm_stats *a,
+			  const struct tpm2_rm_stats *b);
 
 #endif /* TPM2_UTIL_H */
