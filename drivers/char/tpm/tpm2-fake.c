@@ -41,6 +41,7 @@
 #include <linux/unaligned.h>
 #include "tpm.h"
 #include "tpm2-fake.h"
+#include "tpm2-space.h"
 
 #define TPM2_FAKE_STS_DONE	BIT(0)
 #define TPM2_FAKE_MAX_AUTHS	3
@@ -63,6 +64,7 @@
 #define TPM2_FAKE_PT_HR_TRANSIENT_MIN	0x010E
 #define TPM2_FAKE_PT_HR_LOADED_MIN	0x0110
 #define TPM2_FAKE_PT_ACTIVE_SESSIONS_MAX 0x0111
+#define TPM2_FAKE_PT_CONTEXT_GAP_MAX	0x0114
 #define TPM2_FAKE_PT_TOTAL_COMMANDS	0x0129
 #define TPM2_FAKE_PT_HR_LOADED		0x0203
 #define TPM2_FAKE_PT_HR_LOADED_AVAIL	0x0204
@@ -118,6 +120,7 @@ struct tpm2_fake {
 	u32 next_transient;
 	bool reuse_handles;
 	u64 context_sequence;
+	u32 gap_max;
 	u32 random_counter;
 
 	struct tpm2_fake_injection inject[TPM2_FAKE_NR_INJECT];
@@ -434,6 +437,24 @@ static u32 tpm2_fake_context_load(struct tpm2_fake *fake,
 	return TPM2_FAKE_RC_SUCCESS;
 }
 
+/*
+ * A real TPM keeps only the low bits of a saved session's sequence number,
+ * so the next save may not get further than gap_max ahead of the oldest.
+ */
+static bool tpm2_fake_gap_exceeded(struct tpm2_fake *fake)
+{
+	struct tpm2_fake_session *sess;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(fake->sessions); i++) {
+		sess = &fake->sessions[i];
+		if (sess->handle && sess->state == TPM2_FAKE_SESSION_SAVED &&
+		    fake->context_sequence - sess->sequence >= fake->gap_max)
+			return true;
+	}
+	return false;
+}
+
 static u32 tpm2_fake_context_save(struct tpm2_fake *fake,
 				  struct tpm2_fake_req *req)
 {
@@ -456,6 +477,8 @@ static u32 tpm2_fake_context_save(struct tpm2_fake *fake,
 	sess = tpm2_fake_find_session(fake, handle);
 	if (!sess || sess->state != TPM2_FAKE_SESSION_LOADED)
 		return TPM2_FAKE_RC_REFERENCE_H0;
+	if (tpm2_fake_gap_exceeded(fake))
+		return TPM2_FAKE_RC_CONTEXT_GAP;
 
 	sequence = fake->context_sequence++;
 	sess->state = TPM2_FAKE_SESSION_SAVED;
@@ -690,6 +713,7 @@ static void tpm2_fake_cap_properties(struct tpm2_fake *fake, u32 property,
 		{ TPM2_FAKE_PT_HR_LOADED_MIN, TPM2_FAKE_MAX_LOADED_SESSIONS },
 		{ TPM2_FAKE_PT_ACTIVE_SESSIONS_MAX,
 		  TPM2_FAKE_MAX_ACTIVE_SESSIONS },
+		{ TPM2_FAKE_PT_CONTEXT_GAP_MAX, fake->gap_max },
 		{ TPM2_FAKE_PT_TOTAL_COMMANDS, TPM2_FAKE_NR_CMDS },
 		{ TPM2_FAKE_PT_HR_LOADED, loaded },
 		{ TPM2_FAKE_PT_HR_LOADED_AVAIL,
@@ -1056,10 +1080,13 @@ struct tpm2_fake *tpm2_fake_create(struct kunit *test)
 	chip->flags |= TPM_CHIP_FLAG_TPM2;
 	dev_set_drvdata(&chip->dev, fake);
 	fake->chip = chip;
+	fake->gap_max = 0xFFFF;
 
 	rc = tpm_try_get_ops(chip);
 	KUNIT_ASSERT_EQ(test, rc, 0);
 	rc = tpm2_get_cc_attrs_tbl(chip);
+	/* before the counters start, as a chip in use has done it long ago */
+	tpm2_rm_read_limits(chip);
 	tpm_put_ops(chip);
 	KUNIT_ASSERT_EQ(test, rc, 0);
 	KUNIT_ASSERT_EQ(test, chip->nr_commands, TPM2_FAKE_NR_CMDS);
@@ -1091,22 +1118,9 @@ void tpm2_fake_set_handle_reuse(struct tpm2_fake *fake, bool reuse)
 	fake->reuse_handles = reuse;
 }
 
-/**
- * tpm2_fake_dev_transmit() - send a command the way /dev/tpmrm0 does
- * @chip: the chip
- * @space: the space, or NULL for no resource management
- * @buf: command in, response out
- * @bufsiz: size of @buf
- *
- * Takes the chip with tpm_try_get_ops() and then drives
- * tpm2_prepare_space(), tpm_transmit() and tpm2_commit_space() (or
- * tpm2_flush_space() when the transmission fails) in the same order as
- * tpm_dev_transmit() in tpm-dev-common.c.
- *
- * Return: response length or -errno, as tpm_dev_transmit() would.
- */
-ssize_t tpm2_fake_dev_transmit(struct tpm_chip *chip, struct tpm_space *space,
-			       u8 *buf, size_t bufsiz)
+static ssize_t tpm2_fake_transmit_once(struct tpm_chip *chip,
+				       struct tpm_space *space, u8 *buf,
+				       size_t bufsiz)
 {
 	struct tpm_header *header = (struct tpm_header *)buf;
 	ssize_t len;
@@ -1145,6 +1159,44 @@ ssize_t tpm2_fake_dev_transmit(struct tpm_chip *chip, struct tpm_space *space,
 	len = rc ? rc : size;
 out:
 	tpm_put_ops(chip);
+	return len;
+}
+
+/**
+ * tpm2_fake_set_context_gap() - set the fake's TPM_PT_CONTEXT_GAP_MAX
+ * @fake: the fake
+ * @gap_max: how far the next session save may be ahead of the oldest saved
+ *	     session (0xFFFF unless set)
+ */
+void tpm2_fake_set_context_gap(struct tpm2_fake *fake, u32 gap_max)
+{
+	fake->gap_max = gap_max;
+}
+
+/**
+ * tpm2_fake_dev_transmit() - send a command the way /dev/tpmrm0 does
+ * @chip: the chip
+ * @space: the space, or NULL for no resource management
+ * @buf: command in, response out
+ * @bufsiz: size of @buf
+ *
+ * Takes the chip with tpm_try_get_ops() and then drives
+ * tpm2_prepare_space(), tpm_transmit() and tpm2_commit_space() (or
+ * tpm2_flush_space() when the transmission fails) in the same order as
+ * tpm_dev_transmit() in tpm-dev-common.c. Like tpm_common_write(), it runs
+ * the command again, after tpm2_space_wait(), when the resource manager
+ * asks for that.
+ *
+ * Return: response length or -errno, as tpm_dev_transmit() would.
+ */
+ssize_t tpm2_fake_dev_transmit(struct tpm_chip *chip, struct tpm_space *space,
+			       u8 *buf, size_t bufsiz)
+{
+	ssize_t len;
+
+	do {
+		len = tpm2_fake_transmit_once(chip, space, buf, bufsiz);
+	} while (len == -EAGAIN && tpm2_space_wait(chip, space));
 	return len;
 }
 

@@ -22,6 +22,8 @@ int tpm2_rm_chip_alloc(struct tpm_chip *chip)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&chip->rm->sessions);
 	INIT_LIST_HEAD(&chip->rm->abandoned);
+	INIT_LIST_HEAD(&chip->rm->waiters);
+	init_waitqueue_head(&chip->rm->wq);
 	return 0;
 }
 
@@ -56,6 +58,13 @@ static int space_stats_show(struct seq_file *m, void *unused)
 		   atomic_long_read(&stats->context_save));
 	seq_printf(m, "flush_context %ld\n",
 		   atomic_long_read(&stats->flush_context));
+	seq_printf(m, "sessions_evicted %ld\n",
+		   atomic_long_read(&stats->evictions));
+	seq_printf(m, "context_regaps %ld\n",
+		   atomic_long_read(&stats->regaps));
+	seq_printf(m, "session_waits %ld\n", atomic_long_read(&stats->waits));
+	seq_printf(m, "commands_resent %ld\n",
+		   atomic_long_read(&stats->resends));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(space_stats);

@@ -146,6 +146,7 @@ struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
 		return NULL;
 	sess->handle = handle;
 	sess->loaded = true;
+	sess->last_used = jiffies;
 	list_add_tail(&sess->chip_node, &rm->sessions);
 	INIT_LIST_HEAD(&sess->node);
 	tpm2_rm_session_claim(space, sess);
@@ -155,12 +156,79 @@ struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
 /* Forget a session: it is gone from the TPM, or the TPM will forget it. */
 void tpm2_rm_session_del(struct tpm2_rm_session *sess)
 {
-	if (sess->space)
+	if (sess->space && sess->state != TPM2_RM_STALE)
 		sess->space->nr_sessions--;
 	list_del(&sess->node);
 	list_del(&sess->chip_node);
 	kfree(sess->blob);
 	kfree(sess);
+}
+
+/**
+ * tpm2_rm_trim_tombstones() - bound the tombstones of a space
+ * @space: the space, with no command in flight
+ *
+ * Drops the oldest tombstones beyond one per session the space may hold.
+ */
+void tpm2_rm_trim_tombstones(struct tpm_space *space)
+{
+	struct tpm2_rm_session *sess, *tmp;
+	unsigned int count = 0;
+
+	list_for_each_entry_reverse(sess, &space->sessions, node)
+		if (sess->state == TPM2_RM_STALE)
+			count++;
+	list_for_each_entry_safe(sess, tmp, &space->sessions, node) {
+		if (count <= tpm2_space_max_sessions)
+			break;
+		if (sess->state != TPM2_RM_STALE)
+			continue;
+		tpm2_rm_session_del(sess);
+		count--;
+	}
+}
+
+/**
+ * tpm2_rm_session_bury() - turn a session of a space into a tombstone
+ * @sess: a session the TPM no longer has, owned by a space
+ *
+ * The TPM may give the handle to a new session at once. The tombstone
+ * makes the owner's next use of the handle fail, instead of reaching
+ * whoever has the handle now. It no longer counts against the quota and
+ * is not in the chip's list, so lookups by handle do not find it.
+ * tpm2_rm_trim_tombstones() bounds their number.
+ */
+void tpm2_rm_session_bury(struct tpm2_rm_session *sess)
+{
+	kfree(sess->blob);
+	sess->blob = NULL;
+	sess->loaded = false;
+	if (sess->state == TPM2_RM_STALE)
+		return;
+	sess->state = TPM2_RM_STALE;
+	list_del_init(&sess->chip_node);
+	/* to the end, where tpm2_rm_trim_tombstones() looks last */
+	list_move_tail(&sess->node, &sess->space->sessions);
+	sess->space->nr_sessions--;
+}
+
+/**
+ * tpm2_rm_session_is_saved() - is the session's context outside the TPM?
+ * @sess: a session the resource manager knows
+ *
+ * Return: true for a session saved by the resource manager or a client, or
+ * abandoned; false while it is loaded for a command, and for a tombstone.
+ */
+bool tpm2_rm_session_is_saved(const struct tpm2_rm_session *sess)
+{
+	switch (sess->state) {
+	case TPM2_RM_HELD:
+		return !sess->loaded;
+	case TPM2_RM_CLIENT_SAVED:
+	case TPM2_RM_ABANDONED:
+		return true;
+	}
+	return false;
 }
 
 /**
@@ -171,6 +239,11 @@ void tpm2_rm_session_del(struct tpm2_rm_session *sess)
 void tpm2_rm_session_claim(struct tpm_space *space,
 			   struct tpm2_rm_session *sess)
 {
+	struct tpm2_rm_session *old = tpm2_rm_session_find(space, sess->handle);
+
+	/* the client now knows the handle as this session's */
+	if (old && old->state == TPM2_RM_STALE)
+		tpm2_rm_session_del(old);
 	list_del(&sess->node);
 	list_add_tail(&sess->node, &space->sessions);
 	sess->space = space;

@@ -842,7 +842,7 @@ static void tpm2_space_load_errors_stay_local(struct kunit *test)
 
 	/* a session whose save fails is lost alone */
 	tpm2_fake_inject(ctx->fake, TPM2_CC_CONTEXT_SAVE, 1,
-			 TPM2_FAKE_RC_CONTEXT_GAP);
+			 TPM2_FAKE_RC_MEMORY);
 	build_get_random(test, &b, s1, TPM2_SA_CONTINUE_SESSION);
 	space_send_ok(test, space, &b);
 	build_get_random(test, &b, s1, TPM2_SA_CONTINUE_SESSION);
@@ -1093,6 +1093,397 @@ static void tpm2_fake_model_get_capability(struct kunit *test)
 	tpm_buf_destroy(&b);
 }
 
+/* ------------------------------------------------------------------ */
+/* Session exhaustion and the context gap                              */
+/* ------------------------------------------------------------------ */
+
+struct saved_param {
+	unsigned int *param;
+	unsigned int value;
+};
+
+static void param_restore(void *data)
+{
+	struct saved_param *saved = data;
+
+	*saved->param = saved->value;
+}
+
+/* Sets a module parameter for the rest of the test. */
+static void param_set(struct kunit *test, unsigned int *param,
+		      unsigned int value)
+{
+	struct saved_param *saved;
+
+	saved = kunit_kzalloc(test, sizeof(*saved), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, saved);
+	saved->param = param;
+	saved->value = *param;
+	*param = value;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, param_restore,
+							saved), 0);
+}
+
+static long rm_stat(atomic_long_t *counter)
+{
+	return atomic_long_read(counter);
+}
+
+/* Uses an HMAC session in a command; returns the response code. */
+static u32 space_use_session(struct kunit *test, struct tpm_space *space,
+			     u32 sess)
+{
+	struct tpm_buf b;
+
+	build_get_random(test, &b, sess, TPM2_SA_CONTINUE);
+	space_send(test, space, &b);
+	return rsp_code(test);
+}
+
+/* Fills the fake's session handles: @n spaces of @per sessions each. */
+static void fill_sessions(struct kunit *test, struct tpm_space **spaces,
+			  u32 *handles, unsigned int n, unsigned int per)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < n; i++) {
+		spaces[i] = space_open(test);
+		for (j = 0; j < per; j++)
+			handles[i * per + j] =
+				space_start_session(test, spaces[i],
+						    TPM2_SE_HMAC);
+	}
+}
+
+/* Makes every session the RM holds look idle for @ms already. */
+static void age_sessions(struct kunit *test, unsigned int ms)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_session *sess;
+
+	list_for_each_entry(sess, &ctx->chip->rm->sessions, chip_node)
+		sess->last_used = jiffies - msecs_to_jiffies(ms);
+}
+
+/*
+ * Out of session handles, the least recently used idle session is evicted
+ * and StartAuthSession sent again. The owner of the evicted session gets
+ * the defined error, even though the TPM gave the handle to the newcomer.
+ */
+static void tpm2_space_evicts_for_new_session(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_stats *st = &ctx->chip->rm->stats;
+	struct tpm_space *spaces[4], *newcomer;
+	u32 handles[64], fresh;
+
+	param_set(test, &tpm2_space_session_grace_ms, 1000);
+	fill_sessions(test, spaces, handles, 4, 16);
+	KUNIT_ASSERT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 64);
+	/* only spaces[0]'s first session has idled for the grace period */
+	age_sessions(test, 0);
+	tpm2_rm_session_find(spaces[0], handles[0])->last_used =
+		jiffies - msecs_to_jiffies(5000);
+
+	newcomer = space_open(test);
+	fresh = space_start_session(test, newcomer, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, rm_stat(&st->evictions), 1);
+	KUNIT_EXPECT_EQ(test, rm_stat(&st->resends), 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 64);
+	/* the fake hands out the freed handle again */
+	KUNIT_EXPECT_EQ(test, fresh, handles[0]);
+
+	KUNIT_EXPECT_EQ(test, space_use_session(test, newcomer, fresh),
+			TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, spaces[0], handles[0]),
+			RM_LAYER | TPM2_RC_REFERENCE_S0);
+	/* told once: the handle is simply not the space's any more */
+	KUNIT_EXPECT_NE(test, space_use_session(test, spaces[0], handles[0]),
+			TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, spaces[0], handles[1]),
+			TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, newcomer, fresh),
+			TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+}
+
+/* Abandoned sessions go first, then a hog's, then the least recent. */
+static void tpm2_space_victim_order(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_chip *rm = ctx->chip->rm;
+	struct tpm_space *hog, *small[3], *quitter;
+	u32 hogs[20], smalls[3], gone, len;
+	struct tpm2_rm_session *victim;
+	unsigned int i;
+	u8 blob[64];
+
+	param_set(test, &tpm2_space_max_sessions, 20);
+	param_set(test, &tpm2_space_session_grace_ms, 1000);
+	fill_sessions(test, &hog, hogs, 1, 20);
+	fill_sessions(test, small, smalls, 3, 1);
+	quitter = space_open(test);
+	gone = space_start_session(test, quitter, TPM2_SE_POLICY);
+	len = space_context_save(test, quitter, gone, blob);
+	space_close(quitter);
+
+	age_sessions(test, 3000);
+	/* the small spaces' sessions are the least recently used */
+	for (i = 0; i < 3; i++)
+		tpm2_rm_session_find(small[i], smalls[i])->last_used =
+			jiffies - msecs_to_jiffies(9000);
+
+	victim = tpm2_rm_pick_victim(rm, jiffies);
+	KUNIT_ASSERT_NOT_NULL(test, victim);
+	KUNIT_EXPECT_EQ(test, victim->handle, gone);
+	KUNIT_EXPECT_EQ(test, victim->state, TPM2_RM_ABANDONED);
+	tpm2_rm_session_lookup(rm, gone)->last_used = jiffies;
+
+	/* 64 handles for 4 spaces: the hog's 20 are over its share of 16 */
+	victim = tpm2_rm_pick_victim(rm, jiffies);
+	KUNIT_ASSERT_NOT_NULL(test, victim);
+	KUNIT_EXPECT_PTR_EQ(test, victim->space, hog);
+
+	/* without a hog, the least recently used */
+	rm->active_max = 128;
+	victim = tpm2_rm_pick_victim(rm, jiffies);
+	KUNIT_ASSERT_NOT_NULL(test, victim);
+	KUNIT_EXPECT_PTR_EQ(test, victim->space, small[0]);
+	rm->active_max = TPM2_FAKE_MAX_ACTIVE_SESSIONS;
+
+	/* nothing has idled for the grace period */
+	age_sessions(test, 0);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_pick_victim(rm, jiffies));
+}
+
+/*
+ * With no session idle long enough, StartAuthSession waits without the
+ * chip until one has aged past the grace period, then gets its handle.
+ */
+static void tpm2_space_waits_for_grace(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_stats *st = &ctx->chip->rm->stats;
+	struct tpm_space *spaces[4], *newcomer;
+	unsigned long start;
+	u32 handles[64];
+
+	param_set(test, &tpm2_space_session_grace_ms, 300);
+	param_set(test, &tpm2_space_session_wait_ms, 5000);
+	fill_sessions(test, spaces, handles, 4, 16);
+
+	newcomer = space_open(test);
+	start = jiffies;
+	space_start_session(test, newcomer, TPM2_SE_HMAC);
+	KUNIT_EXPECT_GE(test, rm_stat(&st->waits), 1);
+	KUNIT_EXPECT_EQ(test, rm_stat(&st->evictions), 1);
+	KUNIT_EXPECT_TRUE(test, time_after_eq(jiffies,
+					      start + msecs_to_jiffies(200)));
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->chip->rm->waiters));
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+}
+
+/* A wait that runs out gives the client the TPM's code; nothing is lost. */
+static void tpm2_space_wait_is_bounded(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *spaces[4], *newcomer;
+	struct tpm_buf b;
+	u32 handles[64];
+	unsigned int i;
+
+	param_set(test, &tpm2_space_session_grace_ms, 60000);
+	param_set(test, &tpm2_space_session_wait_ms, 200);
+	fill_sessions(test, spaces, handles, 4, 16);
+
+	newcomer = space_open(test);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	space_send(test, newcomer, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_FAKE_RC_SESSION_HANDLES);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions),
+			0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->chip->rm->waiters));
+	for (i = 0; i < 64; i++)
+		KUNIT_EXPECT_EQ(test, space_use_session(test, spaces[i / 16],
+							handles[i]),
+				TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+}
+
+/*
+ * TPM_RC_SESSION_MEMORY means loaded slots held outside the RM: evicting
+ * saved sessions cannot help, so the client gets the RM's code at once.
+ */
+static void tpm2_space_session_memory_is_not_evicted_for(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	struct tpm_buf b;
+	u32 sess;
+
+	param_set(test, &tpm2_space_session_grace_ms, 0);
+	sess = space_start_session(test, space, TPM2_SE_HMAC);
+	age_sessions(test, 1000);
+	tpm2_fake_inject(ctx->fake, TPM2_CC_START_AUTH_SESS, 1,
+			 TPM2_FAKE_RC_SESSION_MEMORY);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	space_send(test, space, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x903);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions),
+			0);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, space, sess),
+			TPM2_RC_SUCCESS);
+}
+
+/* An evicted session's tombstone: flushed for free, or told on load. */
+static void tpm2_space_tombstones(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	struct tpm2_rm_session *sess;
+	u32 s1, s2, len, flushes;
+	struct tpm_buf b;
+	u8 blob[64];
+
+	s1 = space_start_session(test, a, TPM2_SE_HMAC);
+	s2 = space_start_session(test, a, TPM2_SE_POLICY);
+	len = space_context_save(test, a, s2, blob);
+
+	KUNIT_ASSERT_EQ(test, tpm_try_get_ops(ctx->chip), 0);
+	tpm2_rm_evict(ctx->chip, tpm2_rm_session_find(a, s1));
+	tpm2_rm_evict(ctx->chip, tpm2_rm_session_find(a, s2));
+	tpm_put_ops(ctx->chip);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
+
+	flushes = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
+	build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, s1);
+	space_send_ok(test, a, &b);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_FLUSH_CONTEXT),
+			flushes);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_session_find(a, s1));
+
+	space_context_load(test, a, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | TPM2_RC_REFERENCE_H0);
+	sess = tpm2_rm_session_find(a, s2);
+	KUNIT_EXPECT_NULL(test, sess);
+}
+
+/* Cycles a session of @space @n times; every use must succeed. */
+static void cycle_session(struct kunit *test, struct tpm_space *space,
+			  u32 sess, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_EQ(test, space_use_session(test, space, sess),
+				TPM2_RC_SUCCESS);
+}
+
+static void set_gap(struct kunit *test, u32 gap_max)
+{
+	struct tpm2_space_test *ctx = test->priv;
+
+	tpm2_fake_set_context_gap(ctx->fake, gap_max);
+	ctx->chip->rm->gap_max = gap_max;
+}
+
+/* The oldest session is re-gapped before the TPM would refuse a save. */
+static void tpm2_space_regap_before_the_limit(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *idle = space_open(test);
+	struct tpm_space *busy = space_open(test);
+	u32 s_idle, s_busy;
+
+	set_gap(test, 32);
+	s_idle = space_start_session(test, idle, TPM2_SE_HMAC);
+	s_busy = space_start_session(test, busy, TPM2_SE_HMAC);
+	KUNIT_EXPECT_FALSE(test, tpm2_rm_gap_due(ctx->chip->rm));
+	cycle_session(test, busy, s_busy, 200);
+	KUNIT_EXPECT_GE(test, rm_stat(&ctx->chip->rm->stats.regaps),
+			5);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_FAKE_ANY_CC) -
+			tpm2_fake_cmd_count(ctx->fake, TPM2_CC_CONTEXT_LOAD) -
+			tpm2_fake_cmd_count(ctx->fake, TPM2_CC_CONTEXT_SAVE) -
+			tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT),
+			2 + 200);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, idle, s_idle),
+			TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_FALSE(test, tpm2_rm_gap_due(ctx->chip->rm));
+}
+
+/* TPM_RC_CONTEXT_GAP on the RM's save, or the client's, is cured. */
+static void tpm2_space_regap_on_context_gap(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *idle = space_open(test);
+	struct tpm_space *busy = space_open(test);
+	struct tpm2_rm_stats *st = &ctx->chip->rm->stats;
+	u32 s_idle, s_busy, len;
+	u8 blob[64];
+
+	s_idle = space_start_session(test, idle, TPM2_SE_HMAC);
+	s_busy = space_start_session(test, busy, TPM2_SE_HMAC);
+
+	/* the RM's own save after the command */
+	tpm2_fake_inject(ctx->fake, TPM2_CC_CONTEXT_SAVE, 1,
+			 TPM2_FAKE_RC_CONTEXT_GAP);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, busy, s_busy),
+			TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, rm_stat(&st->regaps), 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+
+	/* the client's own ContextSave */
+	tpm2_fake_inject(ctx->fake, TPM2_CC_CONTEXT_SAVE, 1,
+			 TPM2_FAKE_RC_CONTEXT_GAP);
+	len = space_context_save(test, busy, s_busy, blob);
+	KUNIT_EXPECT_GT(test, len, 0);
+	KUNIT_EXPECT_EQ(test, rm_stat(&st->regaps), 2);
+	KUNIT_EXPECT_EQ(test, rm_stat(&st->resends), 1);
+
+	KUNIT_EXPECT_EQ(test, space_use_session(test, idle, s_idle),
+			TPM2_RC_SUCCESS);
+	space_context_load(test, busy, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, busy, s_busy),
+			TPM2_RC_SUCCESS);
+}
+
+/*
+ * A blob the client saved itself still loads after a re-gap used it up:
+ * the RM gives the TPM the current one instead.
+ */
+static void tpm2_space_regapped_blob_substituted(struct kunit *test)
+{
+	struct tpm_space *holder = space_open(test);
+	struct tpm_space *busy = space_open(test);
+	struct tpm2_rm_session *rec;
+	u32 s_held, s_busy, len;
+	u8 blob[64];
+
+	set_gap(test, 32);
+	s_held = space_start_session(test, holder, TPM2_SE_POLICY);
+	len = space_context_save(test, holder, s_held, blob);
+	s_busy = space_start_session(test, busy, TPM2_SE_HMAC);
+	cycle_session(test, busy, s_busy, 100);
+
+	rec = tpm2_rm_session_find(holder, s_held);
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	KUNIT_EXPECT_NE(test, rec->seq, rec->client_seq);
+	KUNIT_EXPECT_EQ(test, rec->client_seq, get_unaligned_be64(blob));
+
+	space_context_load(test, holder, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE), s_held);
+	/* once loaded, the old blob is no good, as with a TPM */
+	space_context_save(test, holder, s_held, blob + 32);
+	space_context_load(test, holder, blob, len);
+	KUNIT_EXPECT_NE(test, rsp_code(test), TPM2_RC_SUCCESS);
+}
+
 static struct kunit_case tpm2_space_test_cases[] = {
 	KUNIT_CASE(tpm2_space_create_primary_virtual_handle),
 	KUNIT_CASE(tpm2_space_vhandle_reaches_tpm_as_phandle),
@@ -1124,4 +1515,23 @@ static struct kunit_suite tpm2_space_test_suite = {
 	.test_cases = tpm2_space_test_cases,
 };
 
-kunit_test_suite(tpm2_space_test_suite);
+static struct kunit_case tpm2_space_exhaustion_cases[] = {
+	KUNIT_CASE(tpm2_space_evicts_for_new_session),
+	KUNIT_CASE(tpm2_space_victim_order),
+	KUNIT_CASE(tpm2_space_waits_for_grace),
+	KUNIT_CASE(tpm2_space_wait_is_bounded),
+	KUNIT_CASE(tpm2_space_session_memory_is_not_evicted_for),
+	KUNIT_CASE(tpm2_space_tombstones),
+	KUNIT_CASE(tpm2_space_regap_before_the_limit),
+	KUNIT_CASE(tpm2_space_regap_on_context_gap),
+	KUNIT_CASE(tpm2_space_regapped_blob_substituted),
+	{}
+};
+
+static struct kunit_suite tpm2_space_exhaustion_suite = {
+	.name = "tpm2_space_exhaustion",
+	.init = tpm2_space_test_init,
+	.test_cases = tpm2_space_exhaustion_cases,
+};
+
+kunit_test_suites(&tpm2_space_test_suite, &tpm2_space_exhaustion_suite);

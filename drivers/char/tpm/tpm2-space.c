@@ -11,6 +11,7 @@
  */
 
 #include <linux/cred.h>
+#include <linux/jiffies.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/unaligned.h>
@@ -36,6 +37,9 @@ int tpm2_init_space(struct tpm_space *space, unsigned int buf_size)
 	space->nr_sessions = 0;
 	space->next_vhandle = 0;
 	space->euid = current_euid();
+	INIT_LIST_HEAD(&space->wait_node);
+	space->wait_deadline = 0;
+	space->wait_until = 0;
 	return 0;
 }
 
@@ -120,26 +124,40 @@ static void put_object(struct tpm_chip *chip, struct tpm2_rm_object *obj)
 	obj->phandle = 0;
 }
 
-/* Saves a loaded session; one that cannot be saved is lost. */
+/*
+ * Saves a loaded session. When the save would widen the context gap too
+ * far, the oldest saved session is re-gapped first. A session that still
+ * cannot be saved is lost.
+ */
 static void put_session(struct tpm_chip *chip, struct tpm2_rm_session *sess)
 {
+	unsigned int tries = 0;
 	int rc;
 
 	if (!sess || !sess->loaded)
 		return;
+	do {
+		rc = tpm2_rm_save(chip, sess->handle, &sess->blob, &sess->len);
+	} while (rc == TPM2_RC_CONTEXT_GAP && tries++ < TPM2_RM_MAX_LOADED &&
+		 tpm2_rm_regap_oldest(chip));
 	sess->loaded = false;
-	rc = tpm2_rm_save(chip, sess->handle, &sess->blob, &sess->len);
-	if (!rc)
+	sess->last_used = jiffies;
+	if (!rc) {
+		tpm2_rm_saved(chip->rm, sess);
 		return;
+	}
 	rm_warn(chip, "saving session", sess->handle, rc);
 	if (!tpm2_rm_rc_is_lost(rc))
 		tpm2_rm_flush(chip, sess->handle);
-	sess->blob = NULL;
-	sess->state = TPM2_RM_STALE;
+	tpm2_rm_session_bury(sess);
 }
 
-/* Returns everything the command loaded to its saved state. */
-static void put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
+/**
+ * tpm2_rm_put_back() - return what a command loaded to its saved state
+ * @chip: the chip, with its ops held
+ * @cmd: the command
+ */
+void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
 {
 	unsigned int i;
 
@@ -197,6 +215,8 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 	if (sess->loaded)
 		return 0;
 	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
+	if (rc == TPM2_RC_CONTEXT_GAP && tpm2_rm_regap_oldest(chip))
+		rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
 	if (!rc && handle != sess->handle) {
 		tpm2_rm_flush(chip, handle);
 		rc = TPM2_RC_HANDLE;
@@ -206,14 +226,25 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 		kfree(sess->blob);
 		sess->blob = NULL;
 		sess->loaded = true;
+		sess->last_used = jiffies;
 		return 0;
 	}
 	rm_warn(chip, "loading session", sess->handle, rc);
 	if (!tpm2_rm_rc_is_lost(rc))
 		return rc < 0 ? TPM2_RM_LAYER | ref : TPM2_RM_LAYER | rc;
-	kfree(sess->blob);
-	sess->blob = NULL;
-	sess->state = TPM2_RM_STALE;
+	tpm2_rm_session_bury(sess);
+	return TPM2_RM_LAYER | ref;
+}
+
+/*
+ * Refuses a session the command cannot use. A tombstone has done its job
+ * once its owner has been told.
+ */
+static u32 refuse_session(struct tpm2_rm_cmd *cmd,
+			  struct tpm2_rm_session *sess, u32 ref)
+{
+	if (sess->state == TPM2_RM_STALE)
+		drop_session(cmd, sess);
 	return TPM2_RM_LAYER | ref;
 }
 
@@ -260,12 +291,14 @@ static int resolve_names(struct tpm_chip *chip, struct tpm_space *space)
 		if (cmd->obj[i] && cmd->obj[i]->stale)
 			return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_H0 + i);
 		if (cmd->sess[i] && cmd->sess[i]->state != TPM2_RM_HELD)
-			return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_H0 + i);
+			return refuse_session(cmd, cmd->sess[i],
+					      TPM2_RC_REFERENCE_H0 + i);
 	}
 	for (i = 0; i < cmd->nr_auths; i++)
 		if (cmd->auth_sess[i] &&
 		    cmd->auth_sess[i]->state != TPM2_RM_HELD)
-			return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_S0 + i);
+			return refuse_session(cmd, cmd->auth_sess[i],
+					      TPM2_RC_REFERENCE_S0 + i);
 	return 0;
 }
 
@@ -339,7 +372,8 @@ static int prepare_flush(struct tpm_chip *chip, struct tpm_space *space,
 
 /*
  * A session context may only be loaded by the space that saved it, or,
- * once that file is closed, by a file of the same user.
+ * once that file is closed, by a file of the same user. A client's blob
+ * that a re-gap has replaced is swapped for the current one.
  */
 static int prepare_context_load(struct tpm_chip *chip,
 				struct tpm_space *space, u8 *buf)
@@ -358,6 +392,14 @@ static int prepare_context_load(struct tpm_chip *chip,
 	if (!tpm2_rm_is_session(h))
 		return 0;
 
+	/* the space's own session was evicted or lost */
+	sess = tpm2_rm_session_find(space, h);
+	if (sess && sess->state == TPM2_RM_STALE) {
+		tpm2_rm_session_del(sess);
+		return rm_answer(chip, buf, TPM2_RM_LAYER |
+				 TPM2_RC_REFERENCE_H0);
+	}
+
 	sess = tpm2_rm_session_lookup(rm, h);
 	if (sess && sess->space == space &&
 	    sess->state != TPM2_RM_CLIENT_SAVED)
@@ -370,6 +412,8 @@ static int prepare_context_load(struct tpm_chip *chip,
 	    space->nr_sessions >= tpm2_space_max_sessions)
 		return rm_answer(chip, buf, TPM2_RM_LAYER |
 				 TPM2_RC_SESSION_MEMORY);
+	if (sess && tpm2_rm_substitute(sess, buf, cmd))
+		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_CMD_SIZE);
 	cmd->load_sess = sess;
 	return 0;
 }
@@ -467,6 +511,20 @@ static int prepare_special(struct tpm_chip *chip, struct tpm_space *space,
 	return 0;
 }
 
+/*
+ * Keeps the client's command, as written, when its failure for want of a
+ * session handle or because of the context gap can be cured.
+ */
+static void keep_for_resend(struct tpm2_rm_cmd *cmd, const u8 *buf)
+{
+	switch (cmd->cc) {
+	case TPM2_CC_START_AUTH_SESS:
+	case TPM2_CC_CONTEXT_LOAD:
+	case TPM2_CC_CONTEXT_SAVE:
+		cmd->resend = kmemdup(buf, cmd->len, GFP_KERNEL);
+	}
+}
+
 /**
  * tpm2_prepare_space() - check a command and load what it names
  * @chip: the chip, with its ops held
@@ -487,21 +545,29 @@ int tpm2_prepare_space(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	if (!space)
 		return 0;
 
+	if (!rm->gap_max)
+		tpm2_rm_read_limits(chip);
+	tpm2_rm_trim_tombstones(space);
 	rc = tpm2_rm_parse(chip, buf, bufsiz, cmd);
 	if (rc) {
 		dev_dbg_ratelimited(&chip->dev, "space: refused command 0x%x: 0x%x\n",
 				    cmd->cc, rc);
 		return rm_answer(chip, buf, rc);
 	}
+	cmd->bufsiz = bufsiz;
 	rc = prepare_special(chip, space, buf, bufsiz);
 	if (rc || cmd->flush_sess)
 		goto out;
 
 	rc = resolve_names(chip, space);
-	if (!rc)
+	if (!rc) {
+		keep_for_resend(cmd, buf);
 		rc = load_named(chip, buf);
+	}
 	if (rc) {
-		put_back(chip, cmd);
+		tpm2_rm_put_back(chip, cmd);
+		kfree(cmd->resend);
+		cmd->resend = NULL;
 		if (rc > 0)
 			rc = rm_answer(chip, buf, rc);
 		return rc;
@@ -545,8 +611,12 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	if (sess && sess->handle == h) {
 		if (sess->space != space)
 			tpm2_rm_session_claim(space, sess);
+		/* the TPM has used the blob up */
+		kfree(sess->blob);
+		sess->blob = NULL;
 		sess->state = TPM2_RM_HELD;
 		sess->loaded = true;
+		sess->last_used = jiffies;
 		return 0;
 	}
 	sess = NULL;
@@ -560,24 +630,55 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	return 0;
 }
 
+/*
+ * The client holds the only valid context of @sess now. A copy is kept, so
+ * that the session can be re-gapped and, if need be, evicted.
+ */
+static void commit_client_save(struct tpm_chip *chip,
+			       struct tpm2_rm_session *sess, const u8 *buf,
+			       size_t len)
+{
+	int ctx_len;
+
+	sess->loaded = false;
+	sess->state = TPM2_RM_CLIENT_SAVED;
+	sess->last_used = jiffies;
+	ctx_len = tpm2_rm_context_len(buf + TPM_HEADER_SIZE,
+				      len - TPM_HEADER_SIZE);
+	if (ctx_len < 0)
+		return;
+	sess->blob = kmemdup(buf + TPM_HEADER_SIZE, ctx_len, GFP_KERNEL);
+	if (!sess->blob)
+		return;
+	sess->len = ctx_len;
+	tpm2_rm_saved(chip->rm, sess);
+	sess->client_seq = sess->seq;
+}
+
 /* Bookkeeping for a command the TPM executed successfully. */
-static void commit_success(struct tpm_chip *chip, struct tpm_space *space)
+static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
+			   const u8 *buf, size_t len)
 {
 	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
 	struct tpm2_rm_object *obj;
+	bool freed = false;
 	unsigned int i;
 
-	if (cmd->flush_sess)
+	if (cmd->flush_sess) {
 		drop_session(cmd, cmd->flush_sess);
-	if (cmd->cc == TPM2_CC_CONTEXT_SAVE && cmd->sess[0]) {
-		/* the client holds the only valid context now */
-		cmd->sess[0]->loaded = false;
-		cmd->sess[0]->state = TPM2_RM_CLIENT_SAVED;
+		freed = true;
 	}
-	for (i = 0; i < cmd->nr_auths; i++)
+	if (cmd->cc == TPM2_CC_CONTEXT_SAVE && cmd->sess[0])
+		commit_client_save(chip, cmd->sess[0], buf, len);
+	for (i = 0; i < cmd->nr_auths; i++) {
 		if (cmd->auth_sess[i] &&
-		    !(cmd->auth_attrs[i] & TPM2_SA_CONTINUE))
+		    !(cmd->auth_attrs[i] & TPM2_SA_CONTINUE)) {
 			drop_session(cmd, cmd->auth_sess[i]);
+			freed = true;
+		}
+	}
+	if (freed)
+		tpm2_rm_session_freed(chip->rm);
 
 	for (i = 0; i < cmd->nr_handles; i++) {
 		obj = cmd->obj[i];
@@ -598,7 +699,13 @@ static void commit_success(struct tpm_chip *chip, struct tpm_space *space)
  * @buf: the response
  * @bufsiz: in: its length; out: the length of the response to return
  *
- * Return: 0
+ * When the TPM is out of session handles, or the context gap is in the way,
+ * the resource manager makes room and sends the command again; see
+ * tpm2-space-retry.c.
+ *
+ * Return: 0; -EAGAIN when the command must run again after
+ * tpm2_space_wait(), with @buf holding it as the client wrote it; or
+ * -errno when a resend failed.
  */
 int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 		      void *buf, size_t *bufsiz)
@@ -606,10 +713,14 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 	struct tpm2_rm_chip *rm = chip->rm;
 	struct tpm_header *head = buf;
 	u32 rc = TPM2_RC_FAILURE;
+	int ret;
 
 	if (!space)
 		return 0;
-	if (*bufsiz >= TPM_HEADER_SIZE)
+	ret = tpm2_rm_retry(chip, space, buf, bufsiz);
+	if (ret == -EAGAIN)
+		goto out;
+	if (!ret && *bufsiz >= TPM_HEADER_SIZE)
 		rc = be32_to_cpu(head->return_code);
 	if (!rc && (rm->cmd.attrs & BIT(TPM2_CC_ATTR_RHANDLE)) &&
 	    *bufsiz >= TPM_HEADER_SIZE + 4) {
@@ -618,10 +729,14 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 			*bufsiz = rm_answer(chip, buf, rc);
 	}
 	if (!rc)
-		commit_success(chip, space);
-	put_back(chip, &rm->cmd);
+		commit_success(chip, space, buf, *bufsiz);
+	tpm2_rm_put_back(chip, &rm->cmd);
+	tpm2_rm_regap_due(chip);
+out:
+	kfree(rm->cmd.resend);
+	rm->cmd.resend = NULL;
 	rm->space = NULL;
-	return 0;
+	return ret;
 }
 
 /**
@@ -634,7 +749,10 @@ void tpm2_flush_space(struct tpm_chip *chip)
 
 	if (!rm || !rm->space)
 		return;
-	put_back(chip, &rm->cmd);
+	tpm2_rm_put_back(chip, &rm->cmd);
+	tpm2_rm_leave_line(rm, rm->space);
+	kfree(rm->cmd.resend);
+	rm->cmd.resend = NULL;
 	rm->space = NULL;
 }
 
@@ -673,11 +791,14 @@ void tpm2_del_space(struct tpm_chip *chip, struct tpm_space *space)
 	struct tpm2_rm_session *sess, *stmp;
 
 	if (!tpm_try_get_ops(chip)) {
+		tpm2_rm_leave_line(chip->rm, space);
 		release_sessions(chip, space);
+		tpm2_rm_session_freed(chip->rm);
 		tpm_put_ops(chip);
 	} else {
 		/* the chip is gone, and its sessions with it */
 		mutex_lock(&chip->tpm_mutex);
+		list_del_init(&space->wait_node);
 		list_for_each_entry_safe(sess, stmp, &space->sessions, node)
 			tpm2_rm_session_del(sess);
 		mutex_unlock(&chip->tpm_mutex);

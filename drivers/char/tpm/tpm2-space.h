@@ -18,6 +18,7 @@
 #include <linux/list.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/wait.h>
 #include "tpm.h"
 
 #define TPM2_RM_LAYER		TSS2_RESMGR_TPM_RC_LAYER
@@ -39,18 +40,26 @@
 #define TPM2_RC_BAD_TAG_CODE	0x01E
 #define TPM2_RC_CMD_SIZE	0x142
 #define TPM2_RC_AUTHSIZE_CODE	0x144
+#define TPM2_RC_CONTEXT_GAP	0x901
 #define TPM2_RC_OBJ_MEMORY	0x902
+#define TPM2_RC_SESSION_HANDLES	0x905
+#define TPM2_RC_OBJ_HANDLES	0x906
 #define TPM2_RC_REFERENCE_S0	0x918
 
 /* TPMS_CONTEXT: sequence, savedHandle, hierarchy, then a TPM2B blob. */
 #define TPM2_CONTEXT_FIXED	18
 #define TPM2_CONTEXT_HANDLE_OFF	8
 
+/* TPM_PT values of TPM_CAP_TPM_PROPERTIES (TPM 2.0 Part 2). */
+#define TPM2_PT_ACTIVE_SESSIONS_MAX	0x0111
+#define TPM2_PT_CONTEXT_GAP_MAX		0x0114
+
 enum tpm2_rm_session_state {
-	TPM2_RM_HELD,		/* saved by the resource manager */
+	TPM2_RM_HELD,		/* saved by the resource manager, or loaded */
 	TPM2_RM_CLIENT_SAVED,	/* saved by the client, which holds the blob */
 	TPM2_RM_ABANDONED,	/* client-saved, and its file closed */
-	TPM2_RM_STALE,		/* lost; the next use gets an error */
+	TPM2_RM_STALE,		/* tombstone: evicted or lost; the next use
+				 * gets an error */
 };
 
 /**
@@ -83,8 +92,17 @@ struct tpm2_rm_object {
  * @handle:	physical handle; a session keeps it across save and load
  * @state:	enum tpm2_rm_session_state
  * @loaded:	loaded in the TPM for the command in flight
- * @len:	length of @blob (TPM2_RM_HELD only)
- * @blob:	saved context (TPM2_RM_HELD only)
+ * @len:	length of @blob
+ * @blob:	the saved context that loads now, NULL while loaded; for a
+ *		client-saved session a copy of the client's blob, or its
+ *		successor after a re-gap
+ * @seq:	sequence number of @blob
+ * @client_seq:	sequence number of the blob the client holds
+ * @last_used:	jiffies when a command last named the session
+ *
+ * The chip list is kept in the order the contexts were saved, so the
+ * oldest saved session, the one the context gap is measured from, is the
+ * first saved one in it. Tombstones are in the space's list only.
  */
 struct tpm2_rm_session {
 	struct list_head node;
@@ -96,6 +114,9 @@ struct tpm2_rm_session {
 	bool loaded;
 	u16 len;
 	u8 *blob;
+	u64 seq;
+	u64 client_seq;
+	unsigned long last_used;
 };
 
 /**
@@ -117,6 +138,9 @@ struct tpm2_rm_session {
  * @flush_sess:	the space's session a FlushContext names, or NULL
  * @new_obj:	object the TPM returned a handle for, or NULL
  * @new_sess:	new session the TPM returned a handle for, or NULL
+ * @bufsiz:	size of the command buffer
+ * @resend:	the client's command as written, kept for commands the
+ *		resource manager may send again after making room
  */
 struct tpm2_rm_cmd {
 	u32 cc;
@@ -136,6 +160,8 @@ struct tpm2_rm_cmd {
 	struct tpm2_rm_session *flush_sess;
 	struct tpm2_rm_object *new_obj;
 	struct tpm2_rm_session *new_sess;
+	size_t bufsiz;
+	u8 *resend;
 };
 
 /**
@@ -145,6 +171,10 @@ struct tpm2_rm_cmd {
  * @context_load:	ContextLoad commands the resource manager sent
  * @context_save:	ContextSave commands the resource manager sent
  * @flush_context:	FlushContext commands the resource manager sent
+ * @evictions:		saved sessions flushed to make room for another
+ * @regaps:		sessions loaded and saved again for the context gap
+ * @waits:		times a command waited for a session handle
+ * @resends:		client commands sent again after making room
  */
 struct tpm2_rm_stats {
 	atomic_long_t user_cmds;
@@ -152,24 +182,41 @@ struct tpm2_rm_stats {
 	atomic_long_t context_load;
 	atomic_long_t context_save;
 	atomic_long_t flush_context;
+	atomic_long_t evictions;
+	atomic_long_t regaps;
+	atomic_long_t waits;
+	atomic_long_t resends;
 };
 
 /**
  * struct tpm2_rm_chip - chip-wide state of the resource manager
  * @sessions:	every session of every space, and the abandoned ones
  * @abandoned:	abandoned sessions, oldest first
+ * @waiters:	spaces waiting for a session handle, first come first
+ * @freed:	bumped whenever a session handle is given back
+ * @wq:		where the waiters sleep, without the chip
  * @space:	space of the command in flight, or NULL
  * @cmd:	the command in flight
+ * @newest_seq:	highest session context sequence number seen
+ * @gap_max:	TPM_PT_CONTEXT_GAP_MAX, 0 until read
+ * @active_max:	TPM_PT_ACTIVE_SESSIONS_MAX
  * @stats:	counters
  * @debugfs:	the chip's debugfs directory
  *
- * All but @stats and @debugfs are used under chip->tpm_mutex only.
+ * All but @freed, @wq, @stats and @debugfs are used under chip->tpm_mutex
+ * only.
  */
 struct tpm2_rm_chip {
 	struct list_head sessions;
 	struct list_head abandoned;
+	struct list_head waiters;
+	unsigned int freed;
+	wait_queue_head_t wq;
 	struct tpm_space *space;
 	struct tpm2_rm_cmd cmd;
+	u64 newest_seq;
+	u32 gap_max;
+	u32 active_max;
 	struct tpm2_rm_stats stats;
 	struct dentry *debugfs;
 };
@@ -199,6 +246,9 @@ struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
 					    struct tpm_space *space,
 					    u32 handle);
 void tpm2_rm_session_del(struct tpm2_rm_session *sess);
+void tpm2_rm_session_bury(struct tpm2_rm_session *sess);
+void tpm2_rm_trim_tombstones(struct tpm_space *space);
+bool tpm2_rm_session_is_saved(const struct tpm2_rm_session *sess);
 void tpm2_rm_session_claim(struct tpm_space *space,
 			   struct tpm2_rm_session *sess);
 struct tpm2_rm_session *tpm2_rm_abandon(struct tpm2_rm_chip *rm,
@@ -211,5 +261,36 @@ int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle);
 int tpm2_rm_save(struct tpm_chip *chip, u32 handle, u8 **blob, u16 *len);
 void tpm2_rm_flush(struct tpm_chip *chip, u32 handle);
 bool tpm2_rm_rc_is_lost(int rc);
+
+/* tpm2-space.c */
+void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd);
+
+/* tpm2-space-evict.c */
+extern unsigned int tpm2_space_session_grace_ms;
+extern unsigned int tpm2_space_session_wait_ms;
+
+bool tpm2_rm_in_use(const struct tpm2_rm_chip *rm,
+		    const struct tpm2_rm_session *sess);
+struct tpm2_rm_session *tpm2_rm_pick_victim(struct tpm2_rm_chip *rm,
+					    unsigned long now);
+void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim);
+void tpm2_rm_session_freed(struct tpm2_rm_chip *rm);
+unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
+				       unsigned long now, unsigned long limit);
+
+/* tpm2-space-gap.c */
+void tpm2_rm_read_limits(struct tpm_chip *chip);
+void tpm2_rm_saved(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess);
+struct tpm2_rm_session *tpm2_rm_oldest_saved(struct tpm2_rm_chip *rm);
+bool tpm2_rm_gap_due(struct tpm2_rm_chip *rm);
+bool tpm2_rm_regap_oldest(struct tpm_chip *chip);
+void tpm2_rm_regap_due(struct tpm_chip *chip);
+int tpm2_rm_substitute(struct tpm2_rm_session *sess, u8 *buf,
+		       struct tpm2_rm_cmd *cmd);
+
+/* tpm2-space-retry.c */
+void tpm2_rm_leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space);
+int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
+		  size_t *len);
 
 #endif /* __TPM2_SPACE_H__ */

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The context gap. A TPM numbers saved session contexts from one counter,
+ * but keeps only the low bits of each saved session's number. So the
+ * counter may run at most TPM_PT_CONTEXT_GAP_MAX ahead of the oldest saved
+ * session; after that, saving another session fails with
+ * TPM_RC_CONTEXT_GAP. One idle session and a busy one are enough to get
+ * there: about 65,000 commands on swtpm, a few hundred on TPMs with a gap
+ * of 0xFF.
+ *
+ * Re-gapping the oldest saved session, a ContextLoad and a ContextSave,
+ * gives it a new number. The resource manager does that before the gap
+ * grows too wide, and again whenever the TPM answers TPM_RC_CONTEXT_GAP,
+ * for instance because a session saved outside the resource manager
+ * moved the counter.
+ *
+ * A client keeps the blob of a session it saved itself. When that session
+ * is re-gapped the client's blob is used up, so its next ContextLoad gets
+ * the current blob instead.
+ */
+
+#include <linux/slab.h>
+#include <linux/unaligned.h>
+#include "tpm2-space.h"
+
+/* Conservative values for a TPM that does not report its own. */
+#define TPM2_RM_DEFAULT_GAP_MAX		0xFF
+#define TPM2_RM_DEFAULT_ACTIVE_MAX	64
+
+/* Re-gaps a command may cost before its response goes back. */
+#define TPM2_RM_MAX_REGAPS		4
+
+/**
+ * tpm2_rm_read_limits() - read the TPM's session limits once
+ * @chip: the chip, with its ops held
+ */
+void tpm2_rm_read_limits(struct tpm_chip *chip)
+{
+	struct tpm2_rm_chip *rm = chip->rm;
+	u32 value;
+
+	rm->gap_max = TPM2_RM_DEFAULT_GAP_MAX;
+	rm->active_max = TPM2_RM_DEFAULT_ACTIVE_MAX;
+	if (!tpm2_get_tpm_pt(chip, TPM2_PT_CONTEXT_GAP_MAX, &value, NULL) &&
+	    value)
+		rm->gap_max = value;
+	if (!tpm2_get_tpm_pt(chip, TPM2_PT_ACTIVE_SESSIONS_MAX, &value,
+			     NULL) && value)
+		rm->active_max = value;
+}
+
+/**
+ * tpm2_rm_saved() - note a session's new saved context
+ * @rm: the chip's resource manager
+ * @sess: the session; @sess->blob is the context the TPM just returned
+ *
+ * Keeps the chip's list in the order of the contexts' sequence numbers.
+ */
+void tpm2_rm_saved(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess)
+{
+	sess->seq = get_unaligned_be64(sess->blob);
+	if (sess->seq > rm->newest_seq)
+		rm->newest_seq = sess->seq;
+	list_move_tail(&sess->chip_node, &rm->sessions);
+}
+
+/**
+ * tpm2_rm_oldest_saved() - the saved session the context gap starts at
+ * @rm: the chip's resource manager
+ *
+ * Return: the session with the oldest context the resource manager can
+ * load, or NULL.
+ */
+struct tpm2_rm_session *tpm2_rm_oldest_saved(struct tpm2_rm_chip *rm)
+{
+	struct tpm2_rm_session *sess;
+
+	list_for_each_entry(sess, &rm->sessions, chip_node)
+		if (tpm2_rm_session_is_saved(sess) && sess->blob)
+			return sess;
+	return NULL;
+}
+
+/*
+ * Room left before a re-gap is due, so that a few commands' worth of saves
+ * by the resource manager or anyone else cannot run into the limit.
+ */
+static u32 gap_margin(struct tpm2_rm_chip *rm)
+{
+	return max(rm->gap_max / 8, 4U);
+}
+
+/**
+ * tpm2_rm_gap_due() - is the oldest saved session close to the gap limit?
+ * @rm: the chip's resource manager
+ *
+ * Return: true if it should be re-gapped now.
+ */
+bool tpm2_rm_gap_due(struct tpm2_rm_chip *rm)
+{
+	struct tpm2_rm_session *oldest = tpm2_rm_oldest_saved(rm);
+
+	return oldest && rm->gap_max > gap_margin(rm) &&
+	       rm->newest_seq - oldest->seq >= rm->gap_max - gap_margin(rm);
+}
+
+/*
+ * The context of @sess is gone. A session still loaded is flushed; one the
+ * TPM refused to load is not, as its handle may be someone else's by now.
+ */
+static void regap_lost(struct tpm_chip *chip, struct tpm2_rm_session *sess,
+		       bool loaded)
+{
+	if (loaded)
+		tpm2_rm_flush(chip, sess->handle);
+	if (sess->space)
+		tpm2_rm_session_bury(sess);
+	else
+		tpm2_rm_session_del(sess);
+}
+
+/* Loads and saves @sess again. Returns 0, a TPM response code or -errno. */
+static int regap(struct tpm_chip *chip, struct tpm2_rm_session *sess)
+{
+	u32 handle;
+	u8 *blob;
+	u16 len;
+	int rc;
+
+	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
+	if (!rc && handle != sess->handle) {
+		tpm2_rm_flush(chip, handle);
+		rc = TPM2_RC_HANDLE;
+	}
+	if (rc) {
+		if (tpm2_rm_rc_is_lost(rc))
+			regap_lost(chip, sess, false);
+		return rc;
+	}
+	/* the old blob is used up: from here on, failing loses the session */
+	rc = tpm2_rm_save(chip, handle, &blob, &len);
+	if (rc) {
+		regap_lost(chip, sess, true);
+		return rc;
+	}
+	kfree(sess->blob);
+	sess->blob = blob;
+	sess->len = len;
+	tpm2_rm_saved(chip->rm, sess);
+	atomic_long_inc(&chip->rm->stats.regaps);
+	return 0;
+}
+
+/**
+ * tpm2_rm_regap_oldest() - re-gap the oldest saved session
+ * @chip: the chip, with its ops held
+ *
+ * Sessions the command in flight uses are left alone.
+ *
+ * Return: true if the oldest saved context has moved on, so that a command
+ * that failed with TPM_RC_CONTEXT_GAP may succeed now.
+ */
+bool tpm2_rm_regap_oldest(struct tpm_chip *chip)
+{
+	struct tpm2_rm_chip *rm = chip->rm;
+	struct tpm2_rm_session *sess;
+	int rc;
+
+	list_for_each_entry(sess, &rm->sessions, chip_node) {
+		if (!tpm2_rm_session_is_saved(sess) || !sess->blob ||
+		    tpm2_rm_in_use(rm, sess))
+			continue;
+		rc = regap(chip, sess);
+		if (rc)
+			dev_warn_ratelimited(&chip->dev,
+					     "space: re-gap of session 0x%08x failed: %d\n",
+					     sess->handle, rc);
+		return !rc || tpm2_rm_rc_is_lost(rc);
+	}
+	return false;
+}
+
+/**
+ * tpm2_rm_regap_due() - re-gap before the gap grows too wide
+ * @chip: the chip, with its ops held
+ */
+void tpm2_rm_regap_due(struct tpm_chip *chip)
+{
+	unsigned int n;
+
+	for (n = 0; n < TPM2_RM_MAX_REGAPS && tpm2_rm_gap_due(chip->rm); n++)
+		if (!tpm2_rm_regap_oldest(chip))
+			break;
+}
+
+/**
+ * tpm2_rm_substitute() - give a ContextLoad the current blob of a session
+ * @sess: the client-saved or abandoned session the blob in @buf names
+ * @buf: the ContextLoad command
+ * @cmd: what was parsed from it
+ *
+ * A blob the client saved itself is replaced when a re-gap has used it up.
+ * Any other blob is left for the TPM to judge.
+ *
+ * Return: 0, or -E2BIG if the current blob does not fit into the buffer.
+ */
+int tpm2_rm_substitute(struct tpm2_rm_session *sess, u8 *buf,
+		       struct tpm2_rm_cmd *cmd)
+{
+	u64 seq = get_unaligned_be64(buf + cmd->param_off);
+
+	if (sess->state == TPM2_RM_HELD || !sess->blob ||
+	    seq == sess->seq || seq != sess->client_seq)
+		return 0;
+	if (cmd->param_off + sess->len > cmd->bufsiz)
+		return -E2BIG;
+	memcpy(buf + cmd->param_off, sess->blob, sess->len);
+	cmd->len = cmd->param_off + sess->len;
+	put_unaligned_be32(cmd->len, buf + 2);
+	return 0;
+}
