@@ -1213,7 +1213,7 @@ static void tpm2_space_victim_order(struct kunit *test)
 	struct tpm2_space_test *ctx = test->priv;
 	struct tpm2_rm_chip *rm = ctx->chip->rm;
 	struct tpm_space *hog, *small[3], *quitter;
-	u32 hogs[20], smalls[3], gone, len;
+	u32 hogs[20], smalls[3], gone;
 	struct tpm2_rm_session *victim;
 	unsigned int i;
 	u8 blob[64];
@@ -1224,7 +1224,7 @@ static void tpm2_space_victim_order(struct kunit *test)
 	fill_sessions(test, small, smalls, 3, 1);
 	quitter = space_open(test);
 	gone = space_start_session(test, quitter, TPM2_SE_POLICY);
-	len = space_context_save(test, quitter, gone, blob);
+	space_context_save(test, quitter, gone, blob);
 	space_close(quitter);
 
 	age_sessions(test, 3000);

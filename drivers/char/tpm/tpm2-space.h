@@ -58,8 +58,7 @@ enum tpm2_rm_session_state {
 	TPM2_RM_HELD,		/* saved by the resource manager, or loaded */
 	TPM2_RM_CLIENT_SAVED,	/* saved by the client, which holds the blob */
 	TPM2_RM_ABANDONED,	/* client-saved, and its file closed */
-	TPM2_RM_STALE,		/* tombstone: evicted or lost; the next use
-				 * gets an error */
+	TPM2_RM_STALE,		/* tombstone: evicted or lost */
 };
 
 /**
