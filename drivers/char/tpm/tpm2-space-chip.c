@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Chip-wide state of the TPM 2.0 resource manager, and its counters in
- * debugfs (<debugfs>/tpmN/space_stats).
+ * Chip-wide state of the TPM 2.0 resource manager, and what debugfs shows
+ * of it: the counters (<debugfs>/tpmN/space_stats) and every session the
+ * resource manager knows across all spaces (<debugfs>/tpmN/space_sessions).
  */
 
 #include <linux/debugfs.h>
+#include <linux/jiffies.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/user_namespace.h>
 #include "tpm2-space.h"
 
 /**
@@ -69,6 +72,37 @@ static int space_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(space_stats);
 
+static const char *const session_state_name[] = {
+	[TPM2_RM_HELD] = "held",
+	[TPM2_RM_CLIENT_SAVED] = "client-saved",
+	[TPM2_RM_ABANDONED] = "abandoned",
+	[TPM2_RM_STALE] = "tombstone",
+};
+
+static unsigned int ms_since(unsigned long then)
+{
+	return jiffies_to_msecs(jiffies - then);
+}
+
+/* One line per session the resource manager knows, oldest context first. */
+static int space_sessions_show(struct seq_file *m, void *unused)
+{
+	struct tpm_chip *chip = m->private;
+	struct tpm2_rm_session *sess;
+
+	mutex_lock(&chip->tpm_mutex);
+	list_for_each_entry(sess, &chip->rm->sessions, chip_node)
+		seq_printf(m, "0x%08x %s%s uid %u age_ms %u idle_ms %u seq %llu\n",
+			   sess->handle, session_state_name[sess->state],
+			   sess->loaded ? " loaded" : "",
+			   from_kuid_munged(&init_user_ns, sess->euid),
+			   ms_since(sess->created), ms_since(sess->last_used),
+			   sess->seq);
+	mutex_unlock(&chip->tpm_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(space_sessions);
+
 /**
  * tpm2_rm_debugfs_add() - show the chip's counters in debugfs
  * @chip: a registered TPM 2.0 chip
@@ -78,6 +112,8 @@ void tpm2_rm_debugfs_add(struct tpm_chip *chip)
 	chip->rm->debugfs = debugfs_create_dir(dev_name(&chip->dev), NULL);
 	debugfs_create_file("space_stats", 0444, chip->rm->debugfs,
 			    &chip->rm->stats, &space_stats_fops);
+	debugfs_create_file("space_sessions", 0400, chip->rm->debugfs, chip,
+			    &space_sessions_fops);
 }
 
 /**

@@ -146,7 +146,8 @@ struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
 		return NULL;
 	sess->handle = handle;
 	sess->loaded = true;
-	sess->last_used = jiffies;
+	sess->created = jiffies;
+	sess->last_used = sess->created;
 	list_add_tail(&sess->chip_node, &rm->sessions);
 	INIT_LIST_HEAD(&sess->node);
 	tpm2_rm_session_claim(space, sess);

@@ -97,6 +97,7 @@ struct tpm2_rm_object {
  *		successor after a re-gap
  * @seq:	sequence number of @blob
  * @client_seq:	sequence number of the blob the client holds
+ * @created:	jiffies when the session was started or first loaded
  * @last_used:	jiffies when a command last named the session
  *
  * The chip list is kept in the order the contexts were saved, so the
@@ -115,6 +116,7 @@ struct tpm2_rm_session {
 	u8 *blob;
 	u64 seq;
 	u64 client_seq;
+	unsigned long created;
 	unsigned long last_used;
 };
 
