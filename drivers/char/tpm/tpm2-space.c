@@ -525,25 +525,12 @@ static void keep_for_resend(struct tpm2_rm_cmd *cmd, const u8 *buf)
 	}
 }
 
-/**
- * tpm2_prepare_space() - check a command and load what it names
- * @chip: the chip, with its ops held
- * @space: the space of the file, or NULL for /dev/tpmN
- * @buf: the command; the resource manager's own answer on return > 0
- * @bufsiz: size of @buf
- *
- * Return: 0 to send the command, the length of the response the resource
- * manager wrote into @buf, or -errno.
- */
-int tpm2_prepare_space(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
-		       size_t bufsiz)
+static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
+		   size_t bufsiz)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
 	struct tpm2_rm_cmd *cmd = &rm->cmd;
 	int rc;
-
-	if (!space)
-		return 0;
 
 	if (!rm->gap_max)
 		tpm2_rm_read_limits(chip);
@@ -577,6 +564,30 @@ out:
 		rm->space = space;
 		atomic_long_inc(&rm->stats.user_cmds);
 	}
+	return rc;
+}
+
+/**
+ * tpm2_prepare_space() - check a command and load what it names
+ * @chip: the chip, with its ops held
+ * @space: the space of the file, or NULL for /dev/tpmN
+ * @buf: the command; the resource manager's own answer on return > 0
+ * @bufsiz: size of @buf
+ *
+ * Return: 0 to send the command, the length of the response the resource
+ * manager wrote into @buf, or -errno.
+ */
+int tpm2_prepare_space(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
+		       size_t bufsiz)
+{
+	int rc;
+
+	if (!space)
+		return 0;
+	rc = prepare(chip, space, buf, bufsiz);
+	/* a command waiting for a session handle that will not be sent */
+	if (rc)
+		tpm2_rm_leave_line(chip->rm, space);
 	return rc;
 }
 
