@@ -8,6 +8,7 @@
 #   make run             boot our kernel and show the resource manager at work
 #   make shell           interactive shell in the guest
 #   make series          write the series as git format-patch files
+#   make bench           the same benchmark on our kernel and on the base
 #
 # Variables:
 #   UPSTREAM=1           the unmodified base instead of our series, built
@@ -53,8 +54,10 @@ KOUT := $(ABS_BUILD)/obj-$(VARIANT)
 BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
 SELFTESTS := $(ABS_BUILD)/selftests
 KUNIT_OUT := $(ABS_BUILD)/kunit
+UPSTREAM_BZIMAGE := $(ABS_BUILD)/obj-$(patsubst ours%,upstream%,$(VARIANT))/arch/x86/boot/bzImage
 
-.PHONY: all deps tree base kernel selftests kunit lint check run shell series clean
+.PHONY: all deps tree base kernel selftests kunit lint check run shell series \
+	bench clean
 
 all: kernel
 
@@ -91,6 +94,11 @@ check: kernel selftests
 run: kernel
 	@$(TOOLS)/vm-run.sh -k $(BZIMAGE) -t 300 -- \
 		python3 $(CURDIR)/$(TOOLS)/demo.py $(BASE)/tools/testing/selftests/tpm2
+
+bench: kernel
+	@$(MAKE) -s UPSTREAM=1 kernel
+	@$(TOOLS)/bench.sh $(BZIMAGE) $(UPSTREAM_BZIMAGE) \
+		$(BASE)/tools/testing/selftests/tpm2
 
 shell: kernel
 	@$(TOOLS)/vm-run.sh -k $(BZIMAGE) -t 3600 --shell
