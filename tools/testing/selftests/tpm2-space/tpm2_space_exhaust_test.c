@@ -860,6 +860,85 @@ TEST_F_TIMEOUT(exhaust, outside_holders, 120)
 }
 
 /*
+ * Which saved session goes first: an abandoned one (client-saved by a file
+ * now closed), though an older one exists; then the least recently used,
+ * here one its live owner has client-saved. Loading that blob gives the
+ * defined error, and the owner starts a new session.
+ */
+TEST_F_TIMEOUT(exhaust, abandoned_then_client_saved, 120)
+{
+	struct tpm2_session old, gone, fill[CENSUS_MAX / 2], ns[2], fresh;
+	struct tpm2_context old_blob, gone_blob;
+	int a, c, nfd, fd[CENSUS_MAX / 2], nfill, res, i;
+	__u32 handle;
+
+	a = tpm2_open(RM_DEV);
+	ASSERT_LE(0, a);
+	ASSERT_TPM_OK(tpm2_start_auth_session(a, TPM2_SE_POLICY, &old));
+	ASSERT_TPM_OK(tpm2_context_save(a, old.handle, &old_blob));
+
+	c = tpm2_open(RM_DEV);
+	ASSERT_LE(0, c);
+	ASSERT_TPM_OK(tpm2_start_auth_session(c, TPM2_SE_POLICY, &gone));
+	ASSERT_TPM_OK(tpm2_context_save(c, gone.handle, &gone_blob));
+	close(c);
+
+	/* the rest of the TPM's sessions, one per file */
+	nfill = self->active_max - self->before.saved - 2;
+	for (i = 0; i < nfill; i++) {
+		fd[i] = tpm2_open(RM_DEV);
+		ASSERT_LE(0, fd[i]);
+		res = tpm2_start_auth_session(fd[i], TPM2_SE_HMAC, &fill[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("filler %d: %s", i, tpm2_strerror(res));
+	}
+	ZERO_SLOTS(-1, 0, 0);
+	sleep_ms(self->grace_ms + 300);
+
+	nfd = tpm2_open(RM_DEV);
+	ASSERT_LE(0, nfd);
+	for (i = 0; i < 2; i++) {
+		res = tpm2_start_auth_session(nfd, TPM2_SE_HMAC, &ns[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("newcomer's session %d: %s", i,
+			       tpm2_strerror(res));
+	}
+	ZERO_SLOTS(-1, 0, 0);
+
+	/* neither the fillers nor the newcomer lost a session */
+	for (i = 0; i < nfill; i++) {
+		res = use_session(fd[i], &fill[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("filler %d: %s", i, tpm2_strerror(res));
+	}
+	for (i = 0; i < 2; i++)
+		ASSERT_TPM_OK(use_session(nfd, &ns[i]));
+	/* the client-saved session of the live file went second */
+	res = tpm2_context_load(a, &old_blob, &handle);
+	TH_LOG("load of the evicted client-saved blob: %s",
+	       tpm2_strerror(res));
+	ASSERT_EQ(EVICTED_H0, res);
+	/* the abandoned one went first: no later file gets it back */
+	c = tpm2_open(RM_DEV);
+	ASSERT_LE(0, c);
+	res = tpm2_context_load(c, &gone_blob, &handle);
+	TH_LOG("load of the evicted abandoned blob: %s", tpm2_strerror(res));
+	ASSERT_NE(0, res);
+	ASSERT_FALSE(is_exhaustion(res));
+	/* the told owner starts again (evicting another idle session) */
+	ASSERT_TPM_OK(tpm2_start_auth_session(a, TPM2_SE_HMAC, &fresh));
+	ASSERT_TPM_OK(use_session(a, &fresh));
+	ZERO_SLOTS(-1, 0, 0);
+
+	close(c);
+	close(nfd);
+	close(a);
+	for (i = 0; i < nfill; i++)
+		close(fd[i]);
+	ASSERT_NO_LEAK();
+}
+
+/*
  * One cycle (client ContextSave + ContextLoad) takes 4-9 ms in the QEMU TCG
  * guest, so 70,000 of them take 5-10 minutes: check.sh gives this binary
  * more time than the others. Past the deadline the test fails: the count
