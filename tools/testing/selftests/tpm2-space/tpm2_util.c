@@ -923,3 +923,133 @@ long tpm2_rm_stats_issued(const struct tpm2_rm_stats *a,
 	       (b->context_save - a->context_save) +
 	       (b->flush_context - a->flush_context);
 }
+
+/* ---- Exhaustion tests: properties, Certify, parameters, counters ------ */
+
+int tpm2_get_property(int fd, __u32 property, __u32 *value)
+{
+	struct tpm2_buf cmd, rsp;
+	__u32 n;
+	int ret;
+
+	tpm2_cmd_init(&cmd, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_CAPABILITY);
+	tpm2_put_u32(&cmd, TPM2_CAP_TPM_PROPERTIES);
+	tpm2_put_u32(&cmd, property);
+	tpm2_put_u32(&cmd, 1);
+	ret = tpm2_run(fd, &cmd, &rsp);
+	if (ret)
+		return ret;
+
+	tpm2_get_u8(&rsp);			/* moreData */
+	if (tpm2_get_u32(&rsp) != TPM2_CAP_TPM_PROPERTIES)
+		return -EPROTO;
+	n = tpm2_get_u32(&rsp);
+	/* a TPM lists the next property it has when it lacks this one */
+	if (n < 1 || tpm2_get_u32(&rsp) != property)
+		return -ENOENT;
+	*value = tpm2_get_u32(&rsp);
+	return parsed(&rsp);
+}
+
+int tpm2_certify(int fd, __u32 object, __u32 signer)
+{
+	struct tpm2_buf cmd, rsp;
+	size_t params, end;
+	int ret;
+
+	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_CERTIFY);
+	tpm2_put_u32(&cmd, object);
+	tpm2_put_u32(&cmd, signer);
+	/* two empty password sessions, one per handle */
+	tpm2_put_u32(&cmd, 2 * 9);
+	tpm2_put_u32(&cmd, TPM2_RS_PW);
+	tpm2_put_tpm2b(&cmd, NULL, 0);
+	tpm2_put_u8(&cmd, 0);
+	tpm2_put_tpm2b(&cmd, NULL, 0);
+	tpm2_put_u32(&cmd, TPM2_RS_PW);
+	tpm2_put_tpm2b(&cmd, NULL, 0);
+	tpm2_put_u8(&cmd, 0);
+	tpm2_put_tpm2b(&cmd, NULL, 0);
+	tpm2_put_tpm2b(&cmd, NULL, 0);		/* qualifyingData */
+	tpm2_put_u16(&cmd, TPM2_ALG_NULL);	/* inScheme: the signer's */
+	ret = tpm2_run(fd, &cmd, &rsp);
+	if (ret)
+		return ret;
+
+	params = tpm2_get_u32(&rsp);
+	if (rsp.bad || params > rsp.len - rsp.pos)
+		return -EPROTO;
+	end = rsp.pos + params;
+	tpm2_get_tpm2b(&rsp, NULL, 0);		/* certifyInfo */
+	if (tpm2_get_u16(&rsp) != TPM2_ALG_ECDSA ||
+	    tpm2_get_u16(&rsp) != TPM2_ALG_SHA256)
+		return -EPROTO;
+	tpm2_get_tpm2b(&rsp, NULL, 0);		/* signatureR */
+	tpm2_get_tpm2b(&rsp, NULL, 0);		/* signatureS */
+	if (rsp.bad || rsp.pos != end)
+		return -EPROTO;
+	return 0;
+}
+
+static int param_path(char *path, size_t size, const char *name)
+{
+	int n = snprintf(path, size, "%s/%s", TPM2_MODULE_PARAMS, name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int tpm2_read_param(const char *name, long *value)
+{
+	char path[256];
+	int ret;
+	FILE *f;
+
+	ret = param_path(path, sizeof(path), name);
+	if (ret)
+		return ret;
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ret = fscanf(f, "%ld", value) == 1 ? 0 : -EPROTO;
+	fclose(f);
+	return ret;
+}
+
+int tpm2_write_param(const char *name, long value)
+{
+	char path[256];
+	int ret;
+	FILE *f;
+
+	ret = param_path(path, sizeof(path), name);
+	if (ret)
+		return ret;
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	ret = fprintf(f, "%ld\n", value) < 0 ? -EIO : 0;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+int tpm2_read_rm_counter(const char *path, const char *name, long *value)
+{
+	int ret = -ENOENT;
+	char key[64];
+	long v;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%63s %ld", key, &v) == 2) {
+		if (!strcmp(key, name)) {
+			*value = v;
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}

@@ -246,4 +246,39 @@ int tpm2_read_rm_stats(const char *path, struct tpm2_rm_stats *st);
 long tpm2_rm_stats_issued(const struct tpm2_rm_stats *a,
 			  const struct tpm2_rm_stats *b);
 
+/* ---- Exhaustion tests: properties, Certify, parameters, counters ------ */
+
+#define TPM2_CC_CERTIFY			0x00000148
+#define TPM2_CAP_TPM_PROPERTIES		0x00000006
+#define TPM2_PT_HR_TRANSIENT_MIN	0x0000010E
+#define TPM2_PT_HR_LOADED_MIN		0x00000110
+#define TPM2_PT_ACTIVE_SESSIONS_MAX	0x00000111
+#define TPM2_PT_CONTEXT_GAP_MAX		0x00000114
+
+#define TPM2_RC_CONTEXT_GAP		0x901
+#define TPM2_RC_OBJECT_MEMORY		0x902
+#define TPM2_RC_SESSION_MEMORY		0x903
+#define TPM2_RC_SESSION_HANDLES		0x905
+#define TPM2_RC_OBJECT_HANDLES		0x906
+#define TPM2_RC_REFERENCE_S0		0x918
+
+/* GetCapability(TPM_CAP_TPM_PROPERTIES) of one property */
+int tpm2_get_property(int fd, __u32 property, __u32 *value);
+/*
+ * Certify @object with the empty-auth signing key @signer, both authorized
+ * with a password: a command that needs two objects loaded at once.
+ */
+int tpm2_certify(int fd, __u32 object, __u32 signer);
+
+#define TPM2_MODULE_PARAMS	"/sys/module/tpm/parameters"
+
+/* A module parameter of tpm.ko; 0, or -errno (-ENOENT: no such one) */
+int tpm2_read_param(const char *name, long *value);
+int tpm2_write_param(const char *name, long value);
+/*
+ * One named counter of <debugfs>/tpmN/space_stats; 0, or -errno (-ENOENT
+ * when the file has no such line)
+ */
+int tpm2_read_rm_counter(const char *path, const char *name, long *value);
+
 #endif /* TPM2_UTIL_H */

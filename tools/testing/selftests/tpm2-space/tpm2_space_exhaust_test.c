@@ -1,0 +1,1036 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The TPM's resource limits behind /dev/tpmrm0: a client must never see
+ * TPM_RC_SESSION_HANDLES (0x905), TPM_RC_SESSION_MEMORY (0x903) or
+ * TPM_RC_CONTEXT_GAP (0x901) because of what other clients hold, and
+ * slots held outside the resource manager (tboot, /dev/tpm0) give a clear
+ * error from the resource manager's layer instead of lost state.
+ *
+ * The resource manager evicts saved sessions that have been idle for
+ * tpm.space_session_grace_ms, and tells their owner with
+ * TPM_RC_REFERENCE_H0 + i (handle area) or TPM_RC_REFERENCE_S0 + i
+ * (authorization area) in layer 11 on the next use. See
+ * Documentation/security/tpm/tpm-space.rst.
+ *
+ * Needs root, a TPM 2.0 with ACTIVE_SESSIONS_MAX 64 and three slots for
+ * objects and sessions (swtpm), /dev/tpm0 and /dev/tpmrm0, and no other
+ * user of the TPM (the QEMU + swtpm guest of tools/testing/tpm2-qemu).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "../kselftest_harness.h"
+#include "tpm2_util.h"
+
+#define RM_DEV		"/dev/tpmrm0"
+#define TPM_DEV		"/dev/tpm0"
+#define CENSUS_MAX	256
+
+#define RM_LAYER	0x000B0000
+#define RM_RC(rc)	(RM_LAYER | (rc))
+/* What the owner of an evicted session gets when it names it */
+#define EVICTED_H0	RM_RC(TPM2_RC_REFERENCE_H0)
+#define EVICTED_S0	RM_RC(TPM2_RC_REFERENCE_S0)
+
+/* The resource manager's defaults, used where the parameters are absent */
+#define GRACE_MS	2000
+#define WAIT_MS		5000
+/* Enough for a hog that holds every session of the TPM */
+#define HOG_MAX_SESSIONS 80
+
+#define ASSERT_TPM_OK(expr) do {					\
+	int __res = (expr);						\
+									\
+	ASSERT_EQ(0, __res)						\
+		TH_LOG("%s: %s", #expr, tpm2_strerror(__res));		\
+} while (0)
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static void *shared_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int open_tpm0(void)
+{
+	int tries = 0;
+	int fd;
+
+	/* /dev/tpm0 is exclusive; wait for a previous user's close */
+	while ((fd = tpm2_open(TPM_DEV)) == -EBUSY && ++tries < 200)
+		usleep(10000);
+	return fd;
+}
+
+/* The TPM's own view, read through /dev/tpm0 */
+struct census {
+	size_t transient;	/* loaded objects */
+	size_t loaded;		/* loaded sessions */
+	size_t saved;		/* saved (active, not loaded) sessions */
+};
+
+static int census_fd(int fd, struct census *c)
+{
+	__u32 h[CENSUS_MAX];
+	int res;
+
+	res = tpm2_count_handles(fd, TPM2_HR_TRANSIENT, &c->transient);
+	if (!res)
+		res = tpm2_count_handles(fd, TPM2_HR_LOADED_SESSION,
+					 &c->loaded);
+	if (!res)
+		res = tpm2_get_handles(fd, TPM2_HR_SAVED_SESSION, h,
+				       CENSUS_MAX, &c->saved);
+	return res;
+}
+
+/*
+ * @tpm0: an open /dev/tpm0 of the test (an outside holder), or -1 to open
+ * one for the count
+ */
+static void take_census(struct __test_metadata *_metadata, int tpm0,
+			struct census *c)
+{
+	int fd = tpm0 >= 0 ? tpm0 : open_tpm0();
+
+	ASSERT_LE(0, fd)
+		TH_LOG("open %s: %s", TPM_DEV, strerror(-fd));
+	ASSERT_TPM_OK(census_fd(fd, c));
+	if (tpm0 < 0)
+		close(fd);
+}
+
+/*
+ * The zero-slot rule: between commands the TPM holds only what outside
+ * holders loaded (@objects, @sessions through @tpm0, or none).
+ */
+#define ZERO_SLOTS(tpm0, objects, sessions) do {			\
+	struct census __c;						\
+									\
+	take_census(_metadata, tpm0, &__c);				\
+	ASSERT_EQ((size_t)(objects), __c.transient)			\
+		TH_LOG("line %d: the RM left objects loaded", __LINE__); \
+	ASSERT_EQ((size_t)(sessions), __c.loaded)			\
+		TH_LOG("line %d: the RM left sessions loaded", __LINE__); \
+} while (0)
+
+/*
+ * Use a session: an audited GetRandom for an HMAC session (authorization
+ * area: its response HMAC proves the TPM used this very session), a
+ * PolicyGetDigest for a policy session (handle area).
+ */
+static int use_session(int fd, struct tpm2_session *s)
+{
+	__u8 buf[TPM2_SHA256_SIZE];
+	__u16 got = 0;
+	int res;
+
+	if (s->type == TPM2_SE_POLICY)
+		return tpm2_policy_get_digest(fd, s->handle, buf);
+	res = tpm2_get_random_hmac(fd, s, buf, 8, &got);
+	if (!res && got != 8)
+		res = -EPROTO;
+	return res;
+}
+
+/* The defined error for an evicted session, by where @s is named */
+static int evicted_rc(const struct tpm2_session *s)
+{
+	return s->type == TPM2_SE_POLICY ? EVICTED_H0 : EVICTED_S0;
+}
+
+static bool is_exhaustion(int res)
+{
+	return res > 0 && ((res & ~TPM2_RC_LAYER_MASK) == TPM2_RC_SESSION_HANDLES ||
+			   (res & ~TPM2_RC_LAYER_MASK) == TPM2_RC_SESSION_MEMORY);
+}
+
+/* A counter of space_stats, or -1 where there is none (upstream) */
+static long counter(const char *name)
+{
+	long v;
+
+	return tpm2_read_rm_counter(TPM2_RM_STATS_PATH, name, &v) ? -1 : v;
+}
+
+static long param_or(const char *name, long def)
+{
+	long v;
+
+	return tpm2_read_param(name, &v) ? def : v;
+}
+
+/* An outside holder of TPM slots, through /dev/tpm0 */
+struct holder {
+	int fd;			/* the test process's file */
+	__u32 held[8];
+	int nr;
+};
+
+FIXTURE(exhaust) {
+	long grace_ms, wait_ms;
+	long max_sessions;	/* to restore, or -1 */
+	__u32 active_max;	/* the TPM's ACTIVE_SESSIONS_MAX */
+	struct census before;
+	struct holder out;	/* flushed on teardown */
+};
+
+FIXTURE_SETUP(exhaust)
+{
+	int fd;
+
+	self->max_sessions = -1;
+	self->out.fd = -1;
+	self->out.nr = 0;
+	if (access(RM_DEV, R_OK | W_OK) || access(TPM_DEV, R_OK | W_OK))
+		SKIP(return, "%s and %s are needed", RM_DEV, TPM_DEV);
+
+	self->grace_ms = param_or("space_session_grace_ms", GRACE_MS);
+	self->wait_ms = param_or("space_session_wait_ms", WAIT_MS);
+
+	fd = open_tpm0();
+	ASSERT_LE(0, fd)
+		TH_LOG("open %s: %s", TPM_DEV, strerror(-fd));
+	ASSERT_TPM_OK(tpm2_get_property(fd, TPM2_PT_ACTIVE_SESSIONS_MAX,
+					&self->active_max));
+	close(fd);
+	ASSERT_LE(16, self->active_max);
+	ASSERT_GE(CENSUS_MAX / 2, self->active_max);
+
+	take_census(_metadata, -1, &self->before);
+	ASSERT_EQ(0, self->before.transient);
+	ASSERT_EQ(0, self->before.loaded);
+	if (self->before.saved)
+		TH_LOG("%zu sessions already active in the TPM",
+		       self->before.saved);
+}
+
+/*
+ * In the parent, after the test's process is gone: also after a failed
+ * assertion or a timeout. The test's /dev/tpm0 file is closed by then, but
+ * what it loaded stays loaded until flushed.
+ */
+FIXTURE_TEARDOWN_PARENT(exhaust)
+{
+	int fd, i, res;
+
+	if (self->max_sessions >= 0)
+		tpm2_write_param("space_max_sessions", self->max_sessions);
+	if (!self->out.nr)
+		return;
+	fd = open_tpm0();
+	if (fd < 0) {
+		TH_LOG("teardown: open %s: %s", TPM_DEV, strerror(-fd));
+		return;
+	}
+	for (i = 0; i < self->out.nr; i++) {
+		res = tpm2_flush_context(fd, self->out.held[i]);
+		if (res)
+			TH_LOG("teardown: flush of 0x%08x: %s",
+			       self->out.held[i], tpm2_strerror(res));
+	}
+	close(fd);
+}
+
+/* Let one file hold every session of the TPM; upstream has no such knob */
+/* @saved: where to keep the old value for the teardown */
+static void raise_max_sessions(struct __test_metadata *_metadata, long *saved)
+{
+	long old;
+
+	if (tpm2_read_param("space_max_sessions", &old)) {
+		TH_LOG("no space_max_sessions: a file keeps its default limit");
+		return;
+	}
+	if (old >= HOG_MAX_SESSIONS)
+		return;
+	*saved = old;
+	ASSERT_EQ(0, tpm2_write_param("space_max_sessions",
+				      HOG_MAX_SESSIONS));
+}
+
+/* All sessions the resource manager kept of closed files are gone */
+#define ASSERT_NO_LEAK() do {						\
+	struct census __c;						\
+									\
+	take_census(_metadata, -1, &__c);				\
+	ASSERT_EQ(0, __c.transient);					\
+	ASSERT_EQ(0, __c.loaded);					\
+	ASSERT_EQ(self->before.saved, __c.saved)			\
+		TH_LOG("sessions left active in the TPM");		\
+} while (0)
+
+#define NR_DAEMONS	60
+#define NR_CLIENTS	200
+#define NR_WORKERS	10
+#define NR_USES		10
+
+struct client_result {
+	int res;	/* 0, or the failure (tpm2_util convention) */
+	int step;	/* 0 open, 1 start, 2.. uses, 2 + NR_USES flush */
+	int done;
+};
+
+static void run_client(struct client_result *r)
+{
+	struct tpm2_session s;
+	int fd, i;
+
+	r->step = 0;
+	fd = tpm2_open(RM_DEV);
+	if (fd < 0) {
+		r->res = fd;
+		return;
+	}
+	r->step = 1;
+	r->res = tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s);
+	for (i = 0; !r->res && i < NR_USES; i++) {
+		r->step = 2 + i;
+		r->res = use_session(fd, &s);
+	}
+	if (!r->res) {
+		r->step = 2 + NR_USES;
+		r->res = tpm2_flush_context(fd, s.handle);
+	}
+	close(fd);
+	r->done = 1;
+}
+
+/*
+ * 60 long-lived daemons each hold an idle session older than the grace
+ * period; then 200 short clients, 10 at a time, each start a session, use
+ * it 10 times and flush it. They all succeed: the daemons' idle sessions
+ * make room. A daemon whose session was evicted is told so, with the
+ * defined error, when it next uses it.
+ */
+TEST_F_TIMEOUT(exhaust, idle_daemons_and_200_clients, 300)
+{
+	struct tpm2_session ds[NR_DAEMONS];
+	int dfd[NR_DAEMONS], status, i, w;
+	int failed = 0, n905 = 0, lost = 0, first = -1;
+	int alive = 0, evicted = 0, other = 0;
+	struct client_result *r;
+	long ev0, ev1, t0;
+	pid_t pid[NR_WORKERS];
+
+	for (i = 0; i < NR_DAEMONS; i++) {
+		dfd[i] = tpm2_open(RM_DEV);
+		ASSERT_LE(0, dfd[i]);
+		ASSERT_TPM_OK(tpm2_start_auth_session(dfd[i], TPM2_SE_HMAC,
+						      &ds[i]));
+	}
+	ZERO_SLOTS(-1, 0, 0);
+	sleep_ms(self->grace_ms + 500);
+	ev0 = counter("sessions_evicted");
+
+	r = shared_alloc(NR_CLIENTS * sizeof(*r));
+	ASSERT_NE(NULL, r);
+	t0 = now_ms();
+	for (w = 0; w < NR_WORKERS; w++) {
+		pid[w] = fork();
+		ASSERT_LE(0, pid[w]);
+		if (!pid[w]) {
+			/* a bound of its own, should the RM hang a client */
+			alarm(200);
+			for (i = w; i < NR_CLIENTS; i += NR_WORKERS)
+				run_client(&r[i]);
+			_exit(0);
+		}
+	}
+	for (w = 0; w < NR_WORKERS; w++) {
+		if (waitpid(pid[w], &status, 0) != pid[w] ||
+		    !WIFEXITED(status) || WEXITSTATUS(status))
+			lost++;
+	}
+	for (i = 0; i < NR_CLIENTS; i++) {
+		if (r[i].done && !r[i].res)
+			continue;
+		failed++;
+		if ((r[i].res & ~TPM2_RC_LAYER_MASK) == TPM2_RC_SESSION_HANDLES)
+			n905++;
+		if (first < 0)
+			first = i;
+	}
+	TH_LOG("%d clients in %ld ms: %d failed, %d of them with 0x905",
+	       NR_CLIENTS, now_ms() - t0, failed, n905);
+	if (first >= 0)
+		TH_LOG("first failure: client %d at step %d: %s%s", first,
+		       r[first].step, tpm2_strerror(r[first].res),
+		       r[first].done ? "" : " (did not finish)");
+	ZERO_SLOTS(-1, 0, 0);
+
+	for (i = 0; i < NR_DAEMONS; i++) {
+		int res = use_session(dfd[i], &ds[i]);
+
+		if (!res) {
+			alive++;
+		} else if (res == evicted_rc(&ds[i])) {
+			evicted++;
+		} else {
+			other++;
+			TH_LOG("daemon %d: %s", i, tpm2_strerror(res));
+		}
+	}
+	ev1 = counter("sessions_evicted");
+	TH_LOG("daemons: %d sessions alive, %d evicted and told, %d other errors",
+	       alive, evicted, other);
+	TH_LOG("sessions_evicted %ld -> %ld", ev0, ev1);
+	ZERO_SLOTS(-1, 0, 0);
+
+	ASSERT_EQ(0, lost);
+	ASSERT_EQ(0, failed);
+	ASSERT_EQ(0, other);
+	/* 60 + up to 10 sessions do not fit into 64 */
+	ASSERT_LE(1, evicted);
+	ASSERT_EQ(NR_DAEMONS, alive + evicted);
+	if (ev0 >= 0 && ev1 >= 0)
+		ASSERT_EQ(evicted, ev1 - ev0);
+
+	/* a told daemon starts again */
+	for (i = 0; i < NR_DAEMONS; i++)
+		close(dfd[i]);
+	munmap(r, NR_CLIENTS * sizeof(*r));
+	ASSERT_NO_LEAK();
+}
+
+#define NR_FILES	200
+#define NR_RESTART	10
+
+/*
+ * 200 files each start a session, one after another, and keep it. Every
+ * StartAuthSession succeeds, waiting at most space_session_wait_ms for a
+ * session to age past the grace period. Those whose session was evicted
+ * get the defined error when they name it, or success when they flush it,
+ * and never reach another file's session that got the same handle.
+ */
+TEST_F_TIMEOUT(exhaust, two_hundred_files, 300)
+{
+	int fd[NR_FILES], res, i, restarted = 0;
+	int failed = 0, n905 = 0, first = -1, first_res = 0;
+	int alive = 0, evicted = 0, other = 0, flushed_bad = 0;
+	struct tpm2_session s[NR_FILES];
+	long t, wait, max_wait = 0, ev0, ev1;
+	bool told[NR_FILES];
+
+	ev0 = counter("sessions_evicted");
+	for (i = 0; i < NR_FILES; i++) {
+		fd[i] = tpm2_open(RM_DEV);
+		ASSERT_LE(0, fd[i]);
+		told[i] = false;
+		t = now_ms();
+		res = tpm2_start_auth_session(fd[i], i % 2 ? TPM2_SE_POLICY :
+					      TPM2_SE_HMAC, &s[i]);
+		wait = now_ms() - t;
+		if (wait > max_wait)
+			max_wait = wait;
+		if (res) {
+			s[i].handle = 0;
+			failed++;
+			n905 += (res & ~TPM2_RC_LAYER_MASK) ==
+				TPM2_RC_SESSION_HANDLES;
+			if (first < 0) {
+				first = i;
+				first_res = res;
+			}
+		}
+	}
+	TH_LOG("%d StartAuthSession: %d failed (%d with 0x905), longest took %ld ms",
+	       NR_FILES, failed, n905, max_wait);
+	if (first >= 0)
+		TH_LOG("first failure: file %d (the %dth session): %s", first,
+		       first + 1, tpm2_strerror(first_res));
+	ZERO_SLOTS(-1, 0, 0);
+
+	/*
+	 * Every 4th file flushes its session without using it first: that
+	 * succeeds, evicted or not, and then the handle is no longer its.
+	 * The others use theirs.
+	 */
+	for (i = 0; i < NR_FILES; i++) {
+		if (!s[i].handle)
+			continue;
+		if (i % 4 == 0) {
+			res = tpm2_flush_context(fd[i], s[i].handle);
+			if (res) {
+				other++;
+				TH_LOG("file %d: flush: %s", i,
+				       tpm2_strerror(res));
+				continue;
+			}
+			res = use_session(fd[i], &s[i]);
+			if (!res || is_exhaustion(res)) {
+				flushed_bad++;
+				TH_LOG("file %d: use after flush: %s", i,
+				       tpm2_strerror(res));
+			}
+			continue;
+		}
+		res = use_session(fd[i], &s[i]);
+		if (!res) {
+			alive++;
+		} else if (res == evicted_rc(&s[i])) {
+			evicted++;
+			told[i] = true;
+		} else {
+			other++;
+			TH_LOG("file %d: use: %s", i, tpm2_strerror(res));
+		}
+	}
+	ev1 = counter("sessions_evicted");
+	TH_LOG("used: %d alive, %d evicted and told, %d other errors",
+	       alive, evicted, other);
+	TH_LOG("flushed: %d misused after; sessions_evicted %ld -> %ld",
+	       flushed_bad, ev0, ev1);
+	ZERO_SLOTS(-1, 0, 0);
+
+	ASSERT_EQ(0, failed);
+	ASSERT_GE(self->wait_ms + 1000, max_wait);
+	ASSERT_EQ(0, other);
+	ASSERT_EQ(0, flushed_bad);
+	/* 3/4 of the 200 - 64 evicted ones were used, give or take */
+	ASSERT_LE(NR_FILES / 4, evicted);
+	if (ev0 >= 0 && ev1 >= 0)
+		ASSERT_LE((long)(NR_FILES - self->active_max +
+				 self->before.saved), ev1 - ev0);
+
+	/* told files start a new session, use it and flush it */
+	for (i = 0; i < NR_FILES && restarted < NR_RESTART; i++) {
+		struct tpm2_session n;
+
+		if (!told[i])
+			continue;
+		t = now_ms();
+		res = tpm2_start_auth_session(fd[i], TPM2_SE_HMAC, &n);
+		ASSERT_EQ(0, res)
+			TH_LOG("file %d: new session: %s", i,
+			       tpm2_strerror(res));
+		ASSERT_GE(self->wait_ms + 1000, now_ms() - t);
+		ASSERT_TPM_OK(use_session(fd[i], &n));
+		ASSERT_TPM_OK(use_session(fd[i], &n));
+		ASSERT_TPM_OK(tpm2_flush_context(fd[i], n.handle));
+		restarted++;
+	}
+	ASSERT_EQ(NR_RESTART, restarted);
+	ZERO_SLOTS(-1, 0, 0);
+
+	for (i = 0; i < NR_FILES; i++)
+		close(fd[i]);
+	ASSERT_NO_LEAK();
+}
+
+/*
+ * One file holds every session the TPM can have. A newcomer's
+ * StartAuthSession waits until the hog's oldest session is idle for the
+ * grace period, then succeeds; the hog is told about exactly that
+ * session, and its use of the handle number, which the TPM may well have
+ * given to the newcomer, does not touch the newcomer's session.
+ */
+TEST_F_TIMEOUT(exhaust, hog_and_newcomer, 120)
+{
+	struct tpm2_session hog[CENSUS_MAX / 2], nc;
+	int h, nfd, nr, res, i, alive = 0, evicted = 0, victim = -1;
+	long t0, t1, t2;
+
+	raise_max_sessions(_metadata, &self->max_sessions);
+	nr = self->active_max - self->before.saved;
+	h = tpm2_open(RM_DEV);
+	ASSERT_LE(0, h);
+	t0 = now_ms();
+	for (i = 0; i < nr; i++) {
+		res = tpm2_start_auth_session(h, TPM2_SE_HMAC, &hog[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("hog's session %d: %s", i, tpm2_strerror(res));
+	}
+	ZERO_SLOTS(-1, 0, 0);
+
+	nfd = tpm2_open(RM_DEV);
+	ASSERT_LE(0, nfd);
+	t1 = now_ms();
+	res = tpm2_start_auth_session(nfd, TPM2_SE_HMAC, &nc);
+	t2 = now_ms();
+	TH_LOG("newcomer: %s after %ld ms, %ld ms after the hog's first session",
+	       tpm2_strerror(res), t2 - t1, t2 - t0);
+	ASSERT_EQ(0, res);
+	/* nothing was evicted before its grace period */
+	ASSERT_LE(self->grace_ms - 20, t2 - t0);
+	ASSERT_GE(self->wait_ms + 1000, t2 - t1);
+	ASSERT_TPM_OK(use_session(nfd, &nc));
+	ZERO_SLOTS(-1, 0, 0);
+
+	for (i = 0; i < nr; i++) {
+		res = use_session(h, &hog[i]);
+		if (!res) {
+			alive++;
+		} else {
+			ASSERT_EQ(EVICTED_S0, res)
+				TH_LOG("hog's session %d (0x%08x): %s", i,
+				       hog[i].handle, tpm2_strerror(res));
+			evicted++;
+			victim = i;
+		}
+	}
+	TH_LOG("hog: %d alive, %d evicted (session %d, 0x%08x; the newcomer has 0x%08x)",
+	       alive, evicted, victim, victim >= 0 ? hog[victim].handle : 0,
+	       nc.handle);
+	ASSERT_EQ(1, evicted);
+	/* the least recently used one */
+	ASSERT_EQ(0, victim);
+	ZERO_SLOTS(-1, 0, 0);
+
+	/* the newcomer's session is untouched, whatever its number */
+	ASSERT_TPM_OK(use_session(nfd, &nc));
+	/* the hog's handle is no longer its own: not even flush reaches it */
+	res = tpm2_flush_context(h, hog[victim].handle);
+	TH_LOG("hog's flush of its told handle: %s", tpm2_strerror(res));
+	ASSERT_TPM_OK(use_session(nfd, &nc));
+	ASSERT_TPM_OK(tpm2_flush_context(nfd, nc.handle));
+	close(nfd);
+	close(h);
+	ASSERT_NO_LEAK();
+}
+
+#define NR_ORDINARY	10
+#define NR_NEW		8
+
+/*
+ * Fairness: ten ordinary clients with one or two sessions each, then a
+ * hog with the rest of the TPM's sessions, all idle past the grace
+ * period. A newcomer's sessions evict the hog's, though the ordinary
+ * clients' sessions are older.
+ */
+TEST_F_TIMEOUT(exhaust, fairness, 120)
+{
+	struct tpm2_session os[NR_ORDINARY][2], hog[CENSUS_MAX / 2];
+	struct tpm2_session ns[NR_NEW];
+	int ofd[NR_ORDINARY], h, nfd, res, i, j;
+	int nord = 0, nhog, hog_evicted = 0, ord_lost = 0;
+	long t;
+
+	raise_max_sessions(_metadata, &self->max_sessions);
+	for (i = 0; i < NR_ORDINARY; i++) {
+		ofd[i] = tpm2_open(RM_DEV);
+		ASSERT_LE(0, ofd[i]);
+		for (j = 0; j < 1 + i % 2; j++) {
+			ASSERT_TPM_OK(tpm2_start_auth_session(ofd[i],
+							      TPM2_SE_HMAC,
+							      &os[i][j]));
+			nord++;
+		}
+	}
+	h = tpm2_open(RM_DEV);
+	ASSERT_LE(0, h);
+	nhog = self->active_max - self->before.saved - nord;
+	for (i = 0; i < nhog; i++) {
+		res = tpm2_start_auth_session(h, TPM2_SE_HMAC, &hog[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("hog's session %d: %s", i, tpm2_strerror(res));
+	}
+	ZERO_SLOTS(-1, 0, 0);
+	sleep_ms(self->grace_ms + 300);
+
+	nfd = tpm2_open(RM_DEV);
+	ASSERT_LE(0, nfd);
+	for (i = 0; i < NR_NEW; i++) {
+		t = now_ms();
+		res = tpm2_start_auth_session(nfd, TPM2_SE_HMAC, &ns[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("newcomer's session %d: %s", i,
+			       tpm2_strerror(res));
+		/* idle sessions were there: no need to wait */
+		ASSERT_GE(1000, now_ms() - t);
+	}
+	ZERO_SLOTS(-1, 0, 0);
+
+	for (i = 0; i < NR_ORDINARY; i++) {
+		for (j = 0; j < 1 + i % 2; j++) {
+			res = use_session(ofd[i], &os[i][j]);
+			if (res) {
+				ord_lost++;
+				TH_LOG("ordinary client %d session %d: %s", i,
+				       j, tpm2_strerror(res));
+			}
+		}
+	}
+	for (i = 0; i < nhog; i++) {
+		res = use_session(h, &hog[i]);
+		if (!res)
+			continue;
+		ASSERT_EQ(EVICTED_S0, res)
+			TH_LOG("hog's session %d: %s", i, tpm2_strerror(res));
+		hog_evicted++;
+	}
+	TH_LOG("%d ordinary sessions, %d lost; hog: %d sessions, %d evicted",
+	       nord, ord_lost, nhog, hog_evicted);
+	ASSERT_EQ(0, ord_lost);
+	ASSERT_EQ(NR_NEW, hog_evicted);
+	for (i = 0; i < NR_NEW; i++)
+		ASSERT_TPM_OK(use_session(nfd, &ns[i]));
+	ZERO_SLOTS(-1, 0, 0);
+
+	close(nfd);
+	close(h);
+	for (i = 0; i < NR_ORDINARY; i++)
+		close(ofd[i]);
+	ASSERT_NO_LEAK();
+}
+
+static const __u8 digest[TPM2_SHA256_SIZE] = {
+	0x65, 0x78, 0x68, 0x61, 0x75, 0x73, 0x74, 0x20,
+	0x74, 0x65, 0x73, 0x74, 0x20, 0x64, 0x69, 0x67,
+	0x65, 0x73, 0x74, 0x20, 0x30, 0x31, 0x32, 0x33,
+	0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62,
+};
+
+/* Load one more object or session through the outside holder */
+static void hold(struct __test_metadata *_metadata, struct holder *out,
+		 bool session)
+{
+	struct tpm2_session s;
+	__u32 handle;
+
+	ASSERT_GT(ARRAY_SIZE(out->held), out->nr);
+	if (session) {
+		ASSERT_TPM_OK(tpm2_start_auth_session(out->fd, TPM2_SE_HMAC,
+						      &s));
+		handle = s.handle;
+	} else {
+		ASSERT_TPM_OK(tpm2_create_primary_ecc(out->fd, TPM2_RH_NULL,
+						      &handle, NULL, NULL));
+	}
+	out->held[out->nr++] = handle;
+}
+
+static void release(struct __test_metadata *_metadata, struct holder *out)
+{
+	ASSERT_LT(0, out->nr);
+	out->nr--;
+	ASSERT_TPM_OK(tpm2_flush_context(out->fd, out->held[out->nr]));
+}
+
+/* A failure the RM made up for slots it could not get */
+static bool slots_refused(int res, __u32 rc)
+{
+	return res == (int)RM_RC(rc) ||
+	       (rc == TPM2_RC_OBJECT_MEMORY &&
+		res == (int)RM_RC(TPM2_RC_OBJECT_HANDLES));
+}
+
+/*
+ * Slots held outside the resource manager (tboot, a /dev/tpm0 user):
+ * commands that fit into the rest succeed, the others get the RM's clear
+ * error, and the space loses nothing. The RM holds no slot after any step.
+ */
+TEST_F_TIMEOUT(exhaust, outside_holders, 120)
+{
+	__u32 tmin = 0, smin = 0, k1, k2;
+	struct tpm2_session s1, s2;
+	int fd, res;
+	long t;
+
+	self->out.fd = open_tpm0();
+	ASSERT_LE(0, self->out.fd);
+	ASSERT_TPM_OK(tpm2_get_property(self->out.fd, TPM2_PT_HR_TRANSIENT_MIN,
+					&tmin));
+	ASSERT_TPM_OK(tpm2_get_property(self->out.fd, TPM2_PT_HR_LOADED_MIN,
+					&smin));
+	/* with more slots the RM's loads would not fail */
+	ASSERT_EQ(3, tmin);
+	ASSERT_EQ(3, smin);
+	fd = tpm2_open(RM_DEV);
+	ASSERT_LE(0, fd);
+
+	/* two objects outside: one slot left, enough for one object */
+	hold(_metadata, &self->out, false);
+	hold(_metadata, &self->out, false);
+	ZERO_SLOTS(self->out.fd, 2, 0);
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_OWNER, &k1, NULL,
+					      NULL));
+	ZERO_SLOTS(self->out.fd, 2, 0);
+	ASSERT_TPM_OK(tpm2_sign(fd, k1, digest));
+	ZERO_SLOTS(self->out.fd, 2, 0);
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_NULL, &k2, NULL,
+					      NULL));
+	ZERO_SLOTS(self->out.fd, 2, 0);
+	ASSERT_TPM_OK(tpm2_sign(fd, k2, digest));
+	ASSERT_TPM_OK(tpm2_sign(fd, k1, digest));
+	ZERO_SLOTS(self->out.fd, 2, 0);
+
+	/* Certify needs both keys loaded: does not fit */
+	res = tpm2_certify(fd, k1, k2);
+	TH_LOG("Certify with one free object slot: %s", tpm2_strerror(res));
+	ASSERT_TRUE(slots_refused(res, TPM2_RC_OBJECT_MEMORY));
+	ZERO_SLOTS(self->out.fd, 2, 0);
+	ASSERT_TPM_OK(tpm2_sign(fd, k1, digest));
+	ASSERT_TPM_OK(tpm2_sign(fd, k2, digest));
+	ZERO_SLOTS(self->out.fd, 2, 0);
+
+	/* one released: now it fits */
+	release(_metadata, &self->out);
+	ASSERT_TPM_OK(tpm2_certify(fd, k1, k2));
+	ZERO_SLOTS(self->out.fd, 1, 0);
+
+	/* every object slot outside: no object of the space can be used */
+	hold(_metadata, &self->out, false);
+	hold(_metadata, &self->out, false);
+	ZERO_SLOTS(self->out.fd, 3, 0);
+	res = tpm2_sign(fd, k1, digest);
+	TH_LOG("Sign with no free object slot: %s", tpm2_strerror(res));
+	ASSERT_TRUE(slots_refused(res, TPM2_RC_OBJECT_MEMORY));
+	ZERO_SLOTS(self->out.fd, 3, 0);
+	res = tpm2_create_primary_ecc(fd, TPM2_RH_OWNER, &k2, NULL, NULL);
+	TH_LOG("CreatePrimary with no free object slot: %s",
+	       tpm2_strerror(res));
+	ASSERT_NE(0, res);
+	ZERO_SLOTS(self->out.fd, 3, 0);
+	release(_metadata, &self->out);
+	release(_metadata, &self->out);
+	release(_metadata, &self->out);
+	ZERO_SLOTS(self->out.fd, 0, 0);
+	/* the space lost nothing */
+	ASSERT_TPM_OK(tpm2_certify(fd, k2, k1));
+	ZERO_SLOTS(self->out.fd, 0, 0);
+
+	/* sessions: every session slot outside */
+	ASSERT_TPM_OK(tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s1));
+	ASSERT_TPM_OK(use_session(fd, &s1));
+	hold(_metadata, &self->out, true);
+	hold(_metadata, &self->out, true);
+	ZERO_SLOTS(self->out.fd, 0, 2);
+	ASSERT_TPM_OK(use_session(fd, &s1));
+	ZERO_SLOTS(self->out.fd, 0, 2);
+	hold(_metadata, &self->out, true);
+	ZERO_SLOTS(self->out.fd, 0, 3);
+	t = now_ms();
+	res = use_session(fd, &s1);
+	TH_LOG("session use with no free session slot: %s after %ld ms",
+	       tpm2_strerror(res), now_ms() - t);
+	ASSERT_EQ(RM_RC(TPM2_RC_SESSION_MEMORY), res);
+	ASSERT_GE(self->wait_ms + 1000, now_ms() - t);
+	ZERO_SLOTS(self->out.fd, 0, 3);
+	t = now_ms();
+	res = tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s2);
+	TH_LOG("StartAuthSession with no free session slot: %s after %ld ms",
+	       tpm2_strerror(res), now_ms() - t);
+	ASSERT_EQ(RM_RC(TPM2_RC_SESSION_MEMORY), res);
+	ASSERT_GE(self->wait_ms + 1000, now_ms() - t);
+	ZERO_SLOTS(self->out.fd, 0, 3);
+	/* objects still fit */
+	ASSERT_TPM_OK(tpm2_sign(fd, k1, digest));
+	release(_metadata, &self->out);
+	ZERO_SLOTS(self->out.fd, 0, 2);
+	/* the session kept its state: its response HMAC checks out */
+	ASSERT_TPM_OK(use_session(fd, &s1));
+	ASSERT_TPM_OK(tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s2));
+	ASSERT_TPM_OK(use_session(fd, &s2));
+	ZERO_SLOTS(self->out.fd, 0, 2);
+	release(_metadata, &self->out);
+	release(_metadata, &self->out);
+	ZERO_SLOTS(self->out.fd, 0, 0);
+
+	ASSERT_TPM_OK(tpm2_flush_context(fd, s1.handle));
+	ASSERT_TPM_OK(tpm2_flush_context(fd, s2.handle));
+	ASSERT_TPM_OK(tpm2_flush_context(fd, k1));
+	ASSERT_TPM_OK(tpm2_flush_context(fd, k2));
+	close(fd);
+	close(self->out.fd);
+	ASSERT_NO_LEAK();
+}
+
+/*
+ * Which saved session goes first: an abandoned one (client-saved by a file
+ * now closed), though an older one exists; then the least recently used,
+ * here one its live owner has client-saved. Loading that blob gives the
+ * defined error, and the owner starts a new session.
+ */
+TEST_F_TIMEOUT(exhaust, abandoned_then_client_saved, 120)
+{
+	struct tpm2_session old, gone, fill[CENSUS_MAX / 2], ns[2], fresh;
+	struct tpm2_context old_blob, gone_blob;
+	int a, c, nfd, fd[CENSUS_MAX / 2], nfill, res, i;
+	__u32 handle;
+
+	a = tpm2_open(RM_DEV);
+	ASSERT_LE(0, a);
+	ASSERT_TPM_OK(tpm2_start_auth_session(a, TPM2_SE_POLICY, &old));
+	ASSERT_TPM_OK(tpm2_context_save(a, old.handle, &old_blob));
+
+	c = tpm2_open(RM_DEV);
+	ASSERT_LE(0, c);
+	ASSERT_TPM_OK(tpm2_start_auth_session(c, TPM2_SE_POLICY, &gone));
+	ASSERT_TPM_OK(tpm2_context_save(c, gone.handle, &gone_blob));
+	close(c);
+
+	/* the rest of the TPM's sessions, one per file */
+	nfill = self->active_max - self->before.saved - 2;
+	for (i = 0; i < nfill; i++) {
+		fd[i] = tpm2_open(RM_DEV);
+		ASSERT_LE(0, fd[i]);
+		res = tpm2_start_auth_session(fd[i], TPM2_SE_HMAC, &fill[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("filler %d: %s", i, tpm2_strerror(res));
+	}
+	ZERO_SLOTS(-1, 0, 0);
+	sleep_ms(self->grace_ms + 300);
+
+	nfd = tpm2_open(RM_DEV);
+	ASSERT_LE(0, nfd);
+	for (i = 0; i < 2; i++) {
+		res = tpm2_start_auth_session(nfd, TPM2_SE_HMAC, &ns[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("newcomer's session %d: %s", i,
+			       tpm2_strerror(res));
+	}
+	ZERO_SLOTS(-1, 0, 0);
+
+	/* neither the fillers nor the newcomer lost a session */
+	for (i = 0; i < nfill; i++) {
+		res = use_session(fd[i], &fill[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("filler %d: %s", i, tpm2_strerror(res));
+	}
+	for (i = 0; i < 2; i++)
+		ASSERT_TPM_OK(use_session(nfd, &ns[i]));
+	/* the client-saved session of the live file went second */
+	res = tpm2_context_load(a, &old_blob, &handle);
+	TH_LOG("load of the evicted client-saved blob: %s",
+	       tpm2_strerror(res));
+	ASSERT_EQ(EVICTED_H0, res);
+	/* the abandoned one went first: no later file gets it back */
+	c = tpm2_open(RM_DEV);
+	ASSERT_LE(0, c);
+	res = tpm2_context_load(c, &gone_blob, &handle);
+	TH_LOG("load of the evicted abandoned blob: %s", tpm2_strerror(res));
+	ASSERT_NE(0, res);
+	ASSERT_FALSE(is_exhaustion(res));
+	/* the told owner starts again (evicting another idle session) */
+	ASSERT_TPM_OK(tpm2_start_auth_session(a, TPM2_SE_HMAC, &fresh));
+	ASSERT_TPM_OK(use_session(a, &fresh));
+	ZERO_SLOTS(-1, 0, 0);
+
+	close(c);
+	close(nfd);
+	close(a);
+	for (i = 0; i < nfill; i++)
+		close(fd[i]);
+	ASSERT_NO_LEAK();
+}
+
+/*
+ * One cycle (client ContextSave + ContextLoad) takes 4-9 ms in the QEMU TCG
+ * guest, so 70,000 of them take 5-10 minutes: check.sh gives this binary
+ * more time than the others. Past the deadline the test fails: the count
+ * must stay above CONTEXT_GAP_MAX.
+ */
+#define GAP_CYCLES	70000
+#define GAP_DEADLINE_MS	(900 * 1000)
+
+/*
+ * Context gap: one file keeps an idle session, and the client-saved blob
+ * of another, while a second file saves and loads its own session 70,000
+ * times, more than the TPM's CONTEXT_GAP_MAX. No 0x901 reaches anyone,
+ * the idle session works, and the old blob still loads.
+ */
+TEST_F_TIMEOUT(exhaust, context_gap, 960)
+{
+	struct tpm2_session idle, kept, cyc;
+	struct tpm2_context blob, ctx;
+	int a, b, res = 0, n901 = 0, i;
+	long t0, regaps0, regaps1;
+	__u32 gap = 0, handle;
+	int fd;
+
+	fd = open_tpm0();
+	ASSERT_LE(0, fd);
+	ASSERT_TPM_OK(tpm2_get_property(fd, TPM2_PT_CONTEXT_GAP_MAX, &gap));
+	close(fd);
+	TH_LOG("the TPM's CONTEXT_GAP_MAX: 0x%x", gap);
+	ASSERT_GT(GAP_CYCLES, gap);
+
+	a = tpm2_open(RM_DEV);
+	ASSERT_LE(0, a);
+	b = tpm2_open(RM_DEV);
+	ASSERT_LE(0, b);
+	ASSERT_TPM_OK(tpm2_start_auth_session(a, TPM2_SE_HMAC, &idle));
+	ASSERT_TPM_OK(use_session(a, &idle));
+	ASSERT_TPM_OK(tpm2_start_auth_session(a, TPM2_SE_HMAC, &kept));
+	ASSERT_TPM_OK(use_session(a, &kept));
+	ASSERT_TPM_OK(tpm2_context_save(a, kept.handle, &blob));
+	ASSERT_TPM_OK(tpm2_start_auth_session(b, TPM2_SE_HMAC, &cyc));
+	ASSERT_TPM_OK(use_session(b, &cyc));
+	ZERO_SLOTS(-1, 0, 0);
+	regaps0 = counter("context_regaps");
+
+	t0 = now_ms();
+	for (i = 0; i < GAP_CYCLES; i++) {
+		res = tpm2_context_save(b, cyc.handle, &ctx);
+		if (!res) {
+			res = tpm2_context_load(b, &ctx, &handle);
+			if (!res && handle != cyc.handle)
+				res = -EBADSLT;
+		}
+		if (res) {
+			n901 += (res & ~TPM2_RC_LAYER_MASK) ==
+				TPM2_RC_CONTEXT_GAP;
+			break;
+		}
+		if (i && i % 10000 == 0)
+			TH_LOG("%d cycles in %ld ms", i, now_ms() - t0);
+		if (now_ms() - t0 > GAP_DEADLINE_MS)
+			break;
+	}
+	TH_LOG("%d of %d cycles in %ld ms (%.2f ms per cycle): %s", i,
+	       GAP_CYCLES, now_ms() - t0,
+	       (double)(now_ms() - t0) / (i ? i : 1), tpm2_strerror(res));
+	ASSERT_EQ(0, n901);
+	ASSERT_EQ(0, res);
+	ASSERT_EQ(GAP_CYCLES, i)
+		TH_LOG("too slow: the deadline of %d ms came first",
+		       GAP_DEADLINE_MS);
+	ZERO_SLOTS(-1, 0, 0);
+	regaps1 = counter("context_regaps");
+	TH_LOG("context_regaps %ld -> %ld", regaps0, regaps1);
+	if (regaps0 >= 0 && regaps1 >= 0)
+		ASSERT_LT(regaps0, regaps1);
+
+	ASSERT_TPM_OK(use_session(b, &cyc));
+	ASSERT_TPM_OK(use_session(a, &idle));
+	res = tpm2_context_load(a, &blob, &handle);
+	ASSERT_EQ(0, res)
+		TH_LOG("load of the blob saved before: %s",
+		       tpm2_strerror(res));
+	ASSERT_EQ(kept.handle, handle);
+	ASSERT_TPM_OK(use_session(a, &kept));
+	ZERO_SLOTS(-1, 0, 0);
+
+	ASSERT_TPM_OK(tpm2_flush_context(a, idle.handle));
+	ASSERT_TPM_OK(tpm2_flush_context(a, kept.handle));
+	ASSERT_TPM_OK(tpm2_flush_context(b, cyc.handle));
+	close(a);
+	close(b);
+	ASSERT_NO_LEAK();
+}
+
+TEST_HARNESS_MAIN
