@@ -153,20 +153,24 @@ FIXTURE_TEARDOWN(fault)
 
 /* The quota parameter @name, which must exist */
 #define GET_QUOTA(name, value) do {					\
-	int __ret = read_param(name, value);				\
+	const char *__name = (name);					\
+	unsigned int *__value = (value);				\
+	int __ret = read_param(__name, __value);			\
 									\
 	ASSERT_EQ(0, __ret)						\
-		TH_LOG("%s%s: %s: no quota", PARAM_DIR, name,		\
+		TH_LOG("%s%s: %s: no quota", PARAM_DIR, __name,		\
 		       strerror(-__ret));				\
-	TH_LOG("%s = %u", name, *(value));				\
-	ASSERT_LT(0, *(value));						\
+	TH_LOG("%s = %u", __name, *__value);				\
+	ASSERT_LT(0, *__value);						\
 } while (0)
 
 #define SET_QUOTA(name, value) do {					\
-	int __ret = write_param(name, value);				\
+	const char *__name = (name);					\
+	unsigned int __value = (value);					\
+	int __ret = write_param(__name, __value);			\
 									\
 	ASSERT_EQ(0, __ret)						\
-		TH_LOG("%s%s = %u: %s", PARAM_DIR, name, value,		\
+		TH_LOG("%s%s = %u: %s", PARAM_DIR, __name, __value,	\
 		       strerror(-__ret));				\
 } while (0)
 
