@@ -50,7 +50,7 @@ summary=()
 record() {	# name pass fail
 	passed=$((passed + $2))
 	failed=$((failed + $3))
-	summary+=("$(printf '%-28s %3d passed, %3d failed' "$1" "$2" "$3")")
+	summary+=("$(printf '%-34s %3d passed, %3d failed' "$1" "$2" "$3")")
 }
 
 # Parsers of each runner's own closing lines; each prints "PASS FAIL".

@@ -39,16 +39,6 @@ static const __u8 digest[TPM2_SHA256_SIZE] = {
 	0x67, 0x65, 0x73, 0x74, 0x20, 0x30, 0x31, 0x32,
 };
 
-/* The HMAC session still works: the TPM's response HMAC checks out */
-#define ASSERT_HMAC_WORKS(fd, s) do {					\
-	__u8 __buf[8];							\
-	__u16 __got = 0;						\
-									\
-	ASSERT_TPM_OK(tpm2_get_random_hmac(fd, s, __buf,		\
-					   sizeof(__buf), &__got));	\
-	ASSERT_EQ(sizeof(__buf), __got);				\
-} while (0)
-
 /*
  * @expr is answered by the resource manager: it is accepted by @ok, no
  * user command reaches the TPM and the RM issues no command of its own.
@@ -375,19 +365,6 @@ static bool malformed_refused(int res)
 	return res == -EINVAL || tpm2_rm_refused(res);
 }
 
-/* What follows the authorization area of Sign: see tpm2_sign() */
-static void put_sign_params(struct tpm2_buf *cmd)
-{
-	tpm2_put_tpm2b(cmd, digest, sizeof(digest));
-	tpm2_put_u16(cmd, TPM2_ALG_NULL);
-	tpm2_put_u16(cmd, TPM2_ST_HASHCHECK);
-	tpm2_put_u32(cmd, TPM2_RH_NULL);
-	tpm2_put_tpm2b(cmd, NULL, 0);
-}
-
-/* The size of put_sign_params() */
-#define SIGN_PARAMS_SIZE	(2 + TPM2_SHA256_SIZE + 2 + 2 + 4 + 2)
-
 /* One session in an authorization area, with @nonce_len zero bytes */
 static void put_session(struct tpm2_buf *cmd, __u32 handle, __u16 nonce_len)
 {
@@ -427,7 +404,7 @@ static int sign_malformed(int fd, __u32 key, enum malformed how)
 	tpm2_put_u32(&cmd, key);
 	switch (how) {
 	case AUTH_SIZE_PAST_END:
-		tpm2_put_u32(&cmd, 9 + SIGN_PARAMS_SIZE + 1);
+		tpm2_put_u32(&cmd, 9 + TPM2_SIGN_PARAMS_SIZE + 1);
 		put_session(&cmd, TPM2_RS_PW, 0);
 		break;
 	case AUTH_SIZE_TOO_SMALL:
@@ -463,7 +440,7 @@ static int sign_malformed(int fd, __u32 key, enum malformed how)
 	case NO_AUTH_AREA_NO_PARAMS:
 		return tpm2_run(fd, &cmd, &rsp);
 	}
-	put_sign_params(&cmd);
+	tpm2_put_sign_params(&cmd, digest);
 	return tpm2_run(fd, &cmd, &rsp);
 }
 

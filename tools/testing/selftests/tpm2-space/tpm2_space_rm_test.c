@@ -110,16 +110,6 @@ static void policy_session(struct __test_metadata *_metadata, int fd,
 		TH_LOG("policy session 0x%08x lost its state", __h);	\
 } while (0)
 
-/* The HMAC session still works: the TPM's response HMAC checks out */
-#define ASSERT_HMAC_WORKS(fd, s) do {					\
-	__u8 __buf[8];							\
-	__u16 __got = 0;						\
-									\
-	ASSERT_TPM_OK(tpm2_get_random_hmac(fd, s, __buf,		\
-					   sizeof(__buf), &__got));	\
-	ASSERT_EQ(sizeof(__buf), __got);				\
-} while (0)
-
 /* GetCapability(TPM_CAP_HANDLES) with a given count, one page only */
 static int get_handles_page(int fd, __u32 first, __u32 count, __u32 *out,
 			    __u32 *n, __u8 *more)

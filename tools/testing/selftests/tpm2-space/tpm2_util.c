@@ -478,9 +478,8 @@ int tpm2_create_primary_ecc(int fd, __u32 hierarchy, __u32 *handle,
 	return parsed(&rsp);
 }
 
-/* The parameters of Sign after keyHandle: the key's own scheme, no ticket */
-static void put_sign_params(struct tpm2_buf *cmd,
-			    const __u8 digest[TPM2_SHA256_SIZE])
+void tpm2_put_sign_params(struct tpm2_buf *cmd,
+			  const __u8 digest[TPM2_SHA256_SIZE])
 {
 	tpm2_put_tpm2b(cmd, digest, TPM2_SHA256_SIZE);
 	tpm2_put_u16(cmd, TPM2_ALG_NULL);	/* inScheme: the key's */
@@ -507,7 +506,7 @@ int tpm2_sign(int fd, __u32 key, const __u8 digest[TPM2_SHA256_SIZE])
 	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_SIGN);
 	tpm2_put_u32(&cmd, key);
 	tpm2_put_pw_auth(&cmd);
-	put_sign_params(&cmd, digest);
+	tpm2_put_sign_params(&cmd, digest);
 	ret = tpm2_run(fd, &cmd, &rsp);
 	if (ret)
 		return ret;
@@ -778,7 +777,7 @@ int tpm2_sign_hmac(int fd, __u32 key, const __u8 *name, __u16 name_len,
 	int ret;
 
 	tpm2_buf_reset(&params);
-	put_sign_params(&params, digest);
+	tpm2_put_sign_params(&params, digest);
 	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_SIGN);
 	tpm2_put_u32(&cmd, key);
 	ret = run_hmac(fd, &cmd, s, TPM2_SA_CONTINUE_SESSION, name, name_len,

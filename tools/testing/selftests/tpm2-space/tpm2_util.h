@@ -189,6 +189,13 @@ int tpm2_create_primary_ecc(int fd, __u32 hierarchy, __u32 *handle,
 			    __u8 *name, __u16 *name_len);
 /* Sign a SHA-256 digest with an empty-auth key, using the key's scheme */
 int tpm2_sign(int fd, __u32 key, const __u8 digest[TPM2_SHA256_SIZE]);
+/*
+ * The parameters of Sign after its authorization area: @digest, the key's
+ * own scheme, no ticket.  TPM2_SIGN_PARAMS_SIZE bytes.
+ */
+void tpm2_put_sign_params(struct tpm2_buf *cmd,
+			  const __u8 digest[TPM2_SHA256_SIZE]);
+#define TPM2_SIGN_PARAMS_SIZE	(2 + TPM2_SHA256_SIZE + 2 + 2 + 4 + 2)
 int tpm2_flush_context(int fd, __u32 handle);
 int tpm2_context_save(int fd, __u32 handle, struct tpm2_context *ctx);
 int tpm2_context_load(int fd, const struct tpm2_context *ctx, __u32 *handle);
@@ -268,6 +275,16 @@ bool tpm2_census_saved(const struct tpm2_census *c, __u32 handle);
 	int __res = (expr);						\
 	ASSERT_EQ(0, __res)						\
 		TH_LOG("%s: %s", #expr, tpm2_strerror(__res));		\
+} while (0)
+
+/* HMAC session @s still works: the TPM's response HMAC checks out */
+#define ASSERT_HMAC_WORKS(fd, s) do {					\
+	__u8 __buf[8];							\
+	__u16 __got = 0;						\
+									\
+	ASSERT_TPM_OK(tpm2_get_random_hmac(fd, s, __buf,		\
+					   sizeof(__buf), &__got));	\
+	ASSERT_EQ(sizeof(__buf), __got);				\
 } while (0)
 
 #define ASSERT_ZERO_SLOTS(c) do {					\
