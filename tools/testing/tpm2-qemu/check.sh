@@ -11,7 +11,8 @@
 #      - upstream's tpm2 selftests from the base tarball (SmokeTest,
 #        SpaceTest, AsyncTest);
 #      - our C kselftests (tools/testing/selftests/tpm2-space);
-#      - a tpm2-tools scenario through device:/dev/tpmrm0.
+#      - a tpm2-tools scenario through device:/dev/tpmrm0, and the wider
+#        tpm2-tools flows (tpm2_tools_flows.sh), one test per flow.
 #
 # Every test case counts once: KUnit cases, unittest cases, kselftest
 # harness cases; a suite that dies before its summary counts as one
@@ -49,7 +50,7 @@ summary=()
 record() {	# name pass fail
 	passed=$((passed + $2))
 	failed=$((failed + $3))
-	summary+=("$(printf '%-28s %3d passed, %3d failed' "$1" "$2" "$3")")
+	summary+=("$(printf '%-34s %3d passed, %3d failed' "$1" "$2" "$3")")
 }
 
 # Parsers of each runner's own closing lines; each prints "PASS FAIL".
@@ -145,6 +146,9 @@ guest() {
 	vm_timeout=600
 	run_suite tpm2-tools-scenario count_kselftest \
 		one_line vm bash "$src/tools/testing/selftests/tpm2-space/tpm2_tools_scenario.sh"
+	# one test per flow: the script prints its own "# Totals:" line
+	run_suite tpm2-tools-flows count_kselftest \
+		vm bash "$src/tools/testing/selftests/tpm2-space/tpm2_tools_flows.sh"
 }
 
 if [ $kunit_only = 1 ]; then

@@ -43,13 +43,6 @@
 /* Enough for a hog that holds every session of the TPM */
 #define HOG_MAX_SESSIONS 80
 
-#define ASSERT_TPM_OK(expr) do {					\
-	int __res = (expr);						\
-									\
-	ASSERT_EQ(0, __res)						\
-		TH_LOG("%s: %s", #expr, tpm2_strerror(__res));		\
-} while (0)
-
 static long now_ms(void)
 {
 	struct timespec ts;

@@ -27,12 +27,7 @@
 #include "tpm2_util.h"
 
 #define RM_DEV		"/dev/tpmrm0"
-#define TPM_DEV		"/dev/tpm0"
-#define CENSUS_MAX	128
 #define NR_FILES	3
-
-/* The layer of every error the resource manager makes up itself */
-#define RM_LAYER	0x000B0000
 
 /* Users with no other business with the TPM */
 #define OTHER_UID	4242
@@ -40,69 +35,12 @@
 /* space_max_abandoned's default */
 #define MAX_ABANDONED	8
 
-#define ASSERT_TPM_OK(expr) do {					\
-	int __res = (expr);						\
-	ASSERT_EQ(0, __res)						\
-		TH_LOG("%s: %s", #expr, tpm2_strerror(__res));		\
-} while (0)
-
-/* The TPM's view, read through /dev/tpm0 */
-struct census {
-	size_t transient;
-	size_t loaded;
-	size_t saved;
-	__u32 saved_h[CENSUS_MAX];
-};
-
-static int open_tpm0(void)
-{
-	int tries = 0;
-	int fd;
-
-	/* /dev/tpm0 is exclusive; wait for a previous test's close */
-	while ((fd = tpm2_open(TPM_DEV)) == -EBUSY && ++tries < 200)
-		usleep(10000);
-	return fd;
-}
-
-static void take_census(struct __test_metadata *_metadata, struct census *c)
-{
-	int fd = open_tpm0();
-
-	ASSERT_LE(0, fd)
-		TH_LOG("open %s: %s", TPM_DEV, strerror(-fd));
-	ASSERT_TPM_OK(tpm2_count_handles(fd, TPM2_HR_TRANSIENT,
-					 &c->transient));
-	ASSERT_TPM_OK(tpm2_count_handles(fd, TPM2_HR_LOADED_SESSION,
-					 &c->loaded));
-	ASSERT_TPM_OK(tpm2_get_handles(fd, TPM2_HR_SAVED_SESSION, c->saved_h,
-				       CENSUS_MAX, &c->saved));
-	ASSERT_GE(CENSUS_MAX, c->saved);
-	close(fd);
-}
-
 /* The zero-slot rule, checked after every step */
 #define ZERO_SLOTS() do {						\
-	struct census __c;						\
+	struct tpm2_census __c;						\
 									\
-	take_census(_metadata, &__c);					\
-	ASSERT_EQ(0, __c.transient)					\
-		TH_LOG("line %d: transient objects left loaded",	\
-		       __LINE__);					\
-	ASSERT_EQ(0, __c.loaded)					\
-		TH_LOG("line %d: sessions left loaded", __LINE__);	\
+	ASSERT_ZERO_SLOTS(&__c);					\
 } while (0)
-
-static bool session_saved(const struct census *c, __u32 handle)
-{
-	return tpm2_handle_listed(c->saved_h, c->saved, handle, true);
-}
-
-/* An error response the resource manager made up (layer 11) */
-static bool rm_refused(int res)
-{
-	return res > 0 && ((__u32)res & TPM2_RC_LAYER_MASK) == RM_LAYER;
-}
 
 /*
  * The counters, where there are any. Upstream 6.12 has none: the tests
@@ -127,7 +65,7 @@ static void probe(struct probe *p)
 	probe(&__a);							\
 	__res = (expr);							\
 	probe(&__b);							\
-	ASSERT_TRUE(rm_refused(__res))					\
+	ASSERT_TRUE(tpm2_rm_refused(__res))				\
 		TH_LOG("%s: %s, not refused by the RM", #expr,		\
 		       tpm2_strerror(__res));				\
 	if (__a.have && __b.have) {					\
@@ -170,16 +108,6 @@ static void policy_session(struct __test_metadata *_metadata, int fd,
 	ASSERT_TPM_OK(tpm2_policy_get_digest(fd, __h, __now));		\
 	ASSERT_EQ(0, memcmp(__now, d, sizeof(__now)))			\
 		TH_LOG("policy session 0x%08x lost its state", __h);	\
-} while (0)
-
-/* The HMAC session still works: the TPM's response HMAC checks out */
-#define ASSERT_HMAC_WORKS(fd, s) do {					\
-	__u8 __buf[8];							\
-	__u16 __got = 0;						\
-									\
-	ASSERT_TPM_OK(tpm2_get_random_hmac(fd, s, __buf,		\
-					   sizeof(__buf), &__got));	\
-	ASSERT_EQ(sizeof(__buf), __got);				\
 } while (0)
 
 /* GetCapability(TPM_CAP_HANDLES) with a given count, one page only */
@@ -241,7 +169,7 @@ static void *shared_alloc(size_t size)
 
 FIXTURE(rm) {
 	int fd[NR_FILES];
-	struct census before;
+	struct tpm2_census before;
 	mode_t rm_mode, tpm_mode;
 };
 
@@ -253,11 +181,11 @@ FIXTURE_SETUP(rm)
 	for (i = 0; i < NR_FILES; i++)
 		self->fd[i] = -1;
 	self->rm_mode = 0;
-	if (access(RM_DEV, R_OK | W_OK) || access(TPM_DEV, R_OK | W_OK))
-		SKIP(return, "%s and %s are needed", RM_DEV, TPM_DEV);
+	if (access(RM_DEV, R_OK | W_OK) || access(TPM2_TPM_DEV, R_OK | W_OK))
+		SKIP(return, "%s and %s are needed", RM_DEV, TPM2_TPM_DEV);
 	ASSERT_EQ(0, stat(RM_DEV, &st));
 	self->rm_mode = st.st_mode & 07777;
-	ASSERT_EQ(0, stat(TPM_DEV, &st));
+	ASSERT_EQ(0, stat(TPM2_TPM_DEV, &st));
 	self->tpm_mode = st.st_mode & 07777;
 
 	for (i = 0; i < NR_FILES; i++) {
@@ -266,7 +194,7 @@ FIXTURE_SETUP(rm)
 			TH_LOG("open %s: %s", RM_DEV,
 			       strerror(-self->fd[i]));
 	}
-	take_census(_metadata, &self->before);
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &self->before));
 	ASSERT_EQ(0, self->before.transient);
 	ASSERT_EQ(0, self->before.loaded);
 }
@@ -280,7 +208,7 @@ FIXTURE_TEARDOWN(rm)
 			close(self->fd[i]);
 	if (self->rm_mode) {
 		chmod(RM_DEV, self->rm_mode);
-		chmod(TPM_DEV, self->tpm_mode);
+		chmod(TPM2_TPM_DEV, self->tpm_mode);
 	}
 }
 
@@ -342,7 +270,7 @@ TEST_F_TIMEOUT(rm, eight_sessions, 300)
 	struct tpm2_session s[NR_SESSIONS];
 	__u8 d[TPM2_SHA256_SIZE];
 	int fd = self->fd[0];
-	struct census c;
+	struct tpm2_census c;
 	int i, j, res;
 
 	for (i = 0; i < NR_SESSIONS; i++) {
@@ -375,9 +303,9 @@ TEST_F_TIMEOUT(rm, eight_sessions, 300)
 	for (i = 0; i < NR_SESSIONS; i++)
 		ASSERT_TPM_OK(tpm2_flush_context(fd, s[i].handle));
 	ZERO_SLOTS();
-	take_census(_metadata, &c);
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &c));
 	for (i = 0; i < NR_SESSIONS; i++)
-		ASSERT_FALSE(session_saved(&c, s[i].handle));
+		ASSERT_FALSE(tpm2_census_saved(&c, s[i].handle));
 	ASSERT_EQ(self->before.saved, c.saved);
 }
 
@@ -614,7 +542,7 @@ TEST_F(rm, flush_on_close)
 	struct tpm2_session as[4], bs;
 	__u8 d[TPM2_SHA256_SIZE];
 	__u32 key[5], bk, h;
-	struct census c;
+	struct tpm2_census c;
 	int i;
 
 	for (i = 0; i < 5; i++)
@@ -630,17 +558,17 @@ TEST_F(rm, flush_on_close)
 					      NULL, NULL));
 	ASSERT_TPM_OK(tpm2_start_auth_session(b, TPM2_SE_HMAC, &bs));
 	ZERO_SLOTS();
-	take_census(_metadata, &c);
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &c));
 	for (i = 0; i < 4; i++)
-		ASSERT_TRUE(session_saved(&c, as[i].handle));
+		ASSERT_TRUE(tpm2_census_saved(&c, as[i].handle));
 
 	close(a);
 	self->fd[0] = -1;
 	ZERO_SLOTS();
-	take_census(_metadata, &c);
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &c));
 	for (i = 0; i < 4; i++) {
 		h = as[i].handle;
-		ASSERT_FALSE(session_saved(&c, h))
+		ASSERT_FALSE(tpm2_census_saved(&c, h))
 			TH_LOG("session 0x%08x survived the close", h);
 	}
 	ASSERT_EQ(self->before.saved + 1, c.saved);
@@ -652,8 +580,8 @@ TEST_F(rm, flush_on_close)
 
 	close(b);
 	self->fd[1] = -1;
-	take_census(_metadata, &c);
-	ASSERT_FALSE(session_saved(&c, bs.handle));
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &c));
+	ASSERT_FALSE(tpm2_census_saved(&c, bs.handle));
 	ASSERT_EQ(self->before.saved, c.saved);
 	ZERO_SLOTS();
 }
@@ -707,7 +635,7 @@ TEST_F(rm, handoff_same_user)
 	struct tpm2_session s;
 	__u8 d[TPM2_SHA256_SIZE], d2[TPM2_SHA256_SIZE];
 	struct tpm2_context ctx;
-	struct census c;
+	struct tpm2_census c;
 	__u32 h;
 
 	policy_session(_metadata, self->fd[0], &s, d);
@@ -715,8 +643,8 @@ TEST_F(rm, handoff_same_user)
 	close(self->fd[0]);
 	self->fd[0] = -1;
 	ZERO_SLOTS();
-	take_census(_metadata, &c);
-	ASSERT_TRUE(session_saved(&c, s.handle))
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &c));
+	ASSERT_TRUE(tpm2_census_saved(&c, s.handle))
 		TH_LOG("the client-saved session was flushed on close");
 
 	ASSERT_TPM_OK(tpm2_context_load(self->fd[1], &ctx, &h));
@@ -734,8 +662,8 @@ TEST_F(rm, handoff_same_user)
 	ASSERT_TPM_OK(tpm2_context_load(self->fd[1], &ctx, &h));
 	ASSERT_TPM_OK(tpm2_flush_context(self->fd[1], h));
 	ZERO_SLOTS();
-	take_census(_metadata, &c);
-	ASSERT_FALSE(session_saved(&c, s.handle));
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &c));
+	ASSERT_FALSE(tpm2_census_saved(&c, s.handle));
 	ASSERT_EQ(self->before.saved, c.saved);
 }
 
@@ -766,7 +694,7 @@ TEST_F(rm, handoff_other_user_refused)
 	struct load_as_other *p = shared_alloc(sizeof(*p));
 	__u8 d[TPM2_SHA256_SIZE];
 	struct tpm2_session s;
-	struct census c;
+	struct tpm2_census c;
 	__u32 h;
 
 	ASSERT_NE(NULL, p);
@@ -777,18 +705,18 @@ TEST_F(rm, handoff_other_user_refused)
 	ZERO_SLOTS();
 
 	ASSERT_EQ(0, chmod(RM_DEV, 0666));
-	ASSERT_EQ(0, chmod(TPM_DEV, 0666));
+	ASSERT_EQ(0, chmod(TPM2_TPM_DEV, 0666));
 	p->load_res = -1;
 	ASSERT_EQ(0, run_as(OTHER_UID, load_as_other, p));
 	ASSERT_EQ(0, p->open_res)
 		TH_LOG("open as uid %d: %s", OTHER_UID,
 		       strerror(-p->open_res));
-	ASSERT_TRUE(rm_refused(p->load_res))
+	ASSERT_TRUE(tpm2_rm_refused(p->load_res))
 		TH_LOG("ContextLoad as uid %d: %s", OTHER_UID,
 		       tpm2_strerror(p->load_res));
 	ZERO_SLOTS();
-	take_census(_metadata, &c);
-	ASSERT_TRUE(session_saved(&c, s.handle));
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &c));
+	ASSERT_TRUE(tpm2_census_saved(&c, s.handle));
 
 	/* the owner still claims it, intact */
 	ASSERT_TPM_OK(tpm2_context_load(self->fd[1], &p->ctx, &h));
@@ -796,8 +724,8 @@ TEST_F(rm, handoff_other_user_refused)
 	ASSERT_POLICY(self->fd[1], h, d);
 	ASSERT_TPM_OK(tpm2_flush_context(self->fd[1], h));
 	ZERO_SLOTS();
-	take_census(_metadata, &c);
-	ASSERT_FALSE(session_saved(&c, s.handle));
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &c));
+	ASSERT_FALSE(tpm2_census_saved(&c, s.handle));
 	munmap(p, sizeof(*p));
 }
 
@@ -855,7 +783,7 @@ static int claim_sessions(void *arg)
 TEST_F(rm, abandoned_sessions_bounded)
 {
 	struct abandon *p = shared_alloc(sizeof(*p));
-	struct census c;
+	struct tpm2_census c;
 	__u32 h;
 	int i;
 
@@ -863,16 +791,16 @@ TEST_F(rm, abandoned_sessions_bounded)
 	ASSERT_EQ(0, chmod(RM_DEV, 0666));
 	ASSERT_EQ(0, run_as(ABANDON_UID, abandon_sessions, p));
 	ZERO_SLOTS();
-	take_census(_metadata, &c);
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &c));
 	TH_LOG("saved sessions before: %zu, after %d abandoned: %zu",
 	       self->before.saved, NR_ABANDON, c.saved);
 	ASSERT_EQ(self->before.saved + MAX_ABANDONED, c.saved);
-	ASSERT_FALSE(session_saved(&c, p->handle[0]))
+	ASSERT_FALSE(tpm2_census_saved(&c, p->handle[0]))
 		TH_LOG("the oldest abandoned session 0x%08x is still there",
 		       p->handle[0]);
 	for (i = 1; i < NR_ABANDON; i++) {
 		h = p->handle[i];
-		ASSERT_TRUE(session_saved(&c, h))
+		ASSERT_TRUE(tpm2_census_saved(&c, h))
 			TH_LOG("abandoned session %d (0x%08x) is gone", i, h);
 	}
 
@@ -886,7 +814,7 @@ TEST_F(rm, abandoned_sessions_bounded)
 		ASSERT_EQ(p->handle[i], p->loaded[i]);
 	}
 	ZERO_SLOTS();
-	take_census(_metadata, &c);
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &c));
 	ASSERT_EQ(self->before.saved, c.saved);
 	munmap(p, sizeof(*p));
 }

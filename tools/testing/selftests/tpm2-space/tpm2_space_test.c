@@ -18,69 +18,9 @@
 #include "tpm2_util.h"
 
 #define RM_DEV		"/dev/tpmrm0"
-#define TPM_DEV		"/dev/tpm0"
-#define CENSUS_MAX	64
 
 /* The first handle a TPM gives to a transient object */
 #define FIRST_PHYSICAL_TRANSIENT	0x80000000u
-
-/* The TPM's view, read through /dev/tpm0 */
-struct census {
-	size_t transient;
-	size_t loaded;
-	size_t saved;
-	__u32 saved_h[CENSUS_MAX];
-};
-
-/* Run a tpm2_*() wrapper and assert TPM_RC_SUCCESS */
-#define ASSERT_TPM_OK(expr) do {					\
-	int __res = (expr);						\
-	ASSERT_EQ(0, __res)						\
-		TH_LOG("%s: %s", #expr, tpm2_strerror(__res));		\
-} while (0)
-
-static int open_tpm0(void)
-{
-	int tries = 0;
-	int fd;
-
-	/* /dev/tpm0 is exclusive; wait for a previous test's close */
-	while ((fd = tpm2_open(TPM_DEV)) == -EBUSY && ++tries < 200)
-		usleep(10000);
-	return fd;
-}
-
-static void take_census(struct __test_metadata *_metadata, struct census *c)
-{
-	int fd = open_tpm0();
-
-	ASSERT_LE(0, fd)
-		TH_LOG("open %s: %s", TPM_DEV, strerror(-fd));
-	ASSERT_TPM_OK(tpm2_count_handles(fd, TPM2_HR_TRANSIENT,
-					 &c->transient));
-	ASSERT_TPM_OK(tpm2_count_handles(fd, TPM2_HR_LOADED_SESSION,
-					 &c->loaded));
-	ASSERT_TPM_OK(tpm2_get_handles(fd, TPM2_HR_SAVED_SESSION, c->saved_h,
-				       CENSUS_MAX, &c->saved));
-	ASSERT_GE(CENSUS_MAX, c->saved);
-	close(fd);
-}
-
-/* The zero-slot rule: nothing of the resource manager stays loaded */
-static void assert_zero_slots(struct __test_metadata *_metadata,
-			      struct census *c)
-{
-	take_census(_metadata, c);
-	ASSERT_EQ(0, c->transient)
-		TH_LOG("transient objects left loaded in the TPM");
-	ASSERT_EQ(0, c->loaded)
-		TH_LOG("sessions left loaded in the TPM");
-}
-
-static bool session_saved(const struct census *c, __u32 handle)
-{
-	return tpm2_handle_listed(c->saved_h, c->saved, handle, true);
-}
 
 /*
  * The ways a resource manager may refuse a handle that is not in the
@@ -133,7 +73,7 @@ static const __u8 digest[TPM2_SHA256_SIZE] = {
 
 FIXTURE(space) {
 	int fd[2];
-	struct census before;
+	struct tpm2_census before;
 };
 
 FIXTURE_SETUP(space)
@@ -142,8 +82,8 @@ FIXTURE_SETUP(space)
 
 	for (i = 0; i < 2; i++)
 		self->fd[i] = -1;
-	if (access(RM_DEV, R_OK | W_OK) || access(TPM_DEV, R_OK | W_OK))
-		SKIP(return, "%s and %s are needed", RM_DEV, TPM_DEV);
+	if (access(RM_DEV, R_OK | W_OK) || access(TPM2_TPM_DEV, R_OK | W_OK))
+		SKIP(return, "%s and %s are needed", RM_DEV, TPM2_TPM_DEV);
 
 	for (i = 0; i < 2; i++) {
 		self->fd[i] = tpm2_open(RM_DEV);
@@ -151,7 +91,7 @@ FIXTURE_SETUP(space)
 			TH_LOG("open %s: %s", RM_DEV,
 			       strerror(-self->fd[i]));
 	}
-	take_census(_metadata, &self->before);
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, &self->before));
 }
 
 FIXTURE_TEARDOWN(space)
@@ -168,7 +108,7 @@ TEST_F(space, get_random)
 {
 	static const __u16 sizes[] = { 1, 8, 16, 32 };
 	__u8 a[32], b[32];
-	struct census c;
+	struct tpm2_census c;
 	__u16 got;
 	int i;
 
@@ -180,7 +120,7 @@ TEST_F(space, get_random)
 	ASSERT_TPM_OK(tpm2_get_random(self->fd[0], b, sizeof(b), &got));
 	ASSERT_EQ(sizeof(b), got);
 	ASSERT_NE(0, memcmp(a, b, sizeof(a)));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 }
 
 /*
@@ -192,13 +132,13 @@ TEST_F(space, get_random)
 TEST_F(space, create_primary_virtual_handle)
 {
 	__u32 handle, list[8];
-	struct census c;
+	struct tpm2_census c;
 	size_t n;
 
 	ASSERT_TPM_OK(tpm2_create_primary_ecc(self->fd[0], TPM2_RH_OWNER,
 					      &handle, NULL, NULL));
 	ASSERT_EQ(TPM2_HT_TRANSIENT, handle & TPM2_HT_MASK);
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 
 	/* the space lists exactly its own object, by its virtual handle */
 	ASSERT_TPM_OK(tpm2_get_handles(self->fd[0], TPM2_HR_TRANSIENT, list,
@@ -207,7 +147,7 @@ TEST_F(space, create_primary_virtual_handle)
 	ASSERT_EQ(handle, list[0]);
 
 	ASSERT_TPM_OK(tpm2_sign(self->fd[0], handle, digest));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 	ASSERT_TPM_OK(tpm2_sign(self->fd[0], handle, digest));
 
 	/* the other file's space is empty */
@@ -215,7 +155,7 @@ TEST_F(space, create_primary_virtual_handle)
 	ASSERT_EQ(0, n);
 
 	ASSERT_TPM_OK(tpm2_flush_context(self->fd[0], handle));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 }
 
 /* c. A file cannot use or flush another file's objects */
@@ -223,7 +163,7 @@ TEST_F(space, foreign_handle_refused)
 {
 	int a = self->fd[0], b = self->fd[1];
 	__u32 a1, a2, b1;
-	struct census c;
+	struct tpm2_census c;
 	int res;
 
 	ASSERT_TPM_OK(tpm2_create_primary_ecc(a, TPM2_RH_OWNER, &a1,
@@ -269,7 +209,7 @@ TEST_F(space, foreign_handle_refused)
 	/* A's objects are intact */
 	ASSERT_TPM_OK(tpm2_sign(a, a1, digest));
 	ASSERT_TPM_OK(tpm2_sign(a, a2, digest));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 
 	ASSERT_TPM_OK(tpm2_flush_context(b, b1));
 	ASSERT_TPM_OK(tpm2_sign(a, a2, digest));
@@ -279,14 +219,14 @@ TEST_F(space, foreign_handle_refused)
 TEST_F(space, flush_virtual_handle)
 {
 	__u32 handle, again;
-	struct census c;
+	struct tpm2_census c;
 	size_t n;
 	int res;
 
 	ASSERT_TPM_OK(tpm2_create_primary_ecc(self->fd[0], TPM2_RH_OWNER,
 					      &handle, NULL, NULL));
 	ASSERT_TPM_OK(tpm2_flush_context(self->fd[0], handle));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 
 	ASSERT_TPM_OK(tpm2_count_handles(self->fd[0], TPM2_HR_TRANSIENT, &n));
 	ASSERT_EQ(0, n);
@@ -304,7 +244,7 @@ TEST_F(space, flush_virtual_handle)
 					      &again, NULL, NULL));
 	ASSERT_TPM_OK(tpm2_sign(self->fd[0], again, digest));
 	ASSERT_TPM_OK(tpm2_flush_context(self->fd[0], again));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 }
 
 /* ContextSave and ContextLoad of an object by the client */
@@ -312,7 +252,7 @@ TEST_F(space, context_save_load_object)
 {
 	struct tpm2_context ctx;
 	__u32 handle, loaded;
-	struct census c;
+	struct tpm2_census c;
 
 	ASSERT_TPM_OK(tpm2_create_primary_ecc(self->fd[0], TPM2_RH_OWNER,
 					      &handle, NULL, NULL));
@@ -321,10 +261,10 @@ TEST_F(space, context_save_load_object)
 
 	ASSERT_TPM_OK(tpm2_context_load(self->fd[0], &ctx, &loaded));
 	ASSERT_EQ(TPM2_HT_TRANSIENT, loaded & TPM2_HT_MASK);
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 	ASSERT_TPM_OK(tpm2_sign(self->fd[0], loaded, digest));
 	ASSERT_TPM_OK(tpm2_flush_context(self->fd[0], loaded));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 }
 
 /* e. A policy session named in the handle area (PolicyPCR) */
@@ -333,53 +273,53 @@ TEST_F(space, policy_session_in_handle_area)
 	__u8 zero[TPM2_SHA256_SIZE] = { 0 };
 	__u8 d1[TPM2_SHA256_SIZE], d2[TPM2_SHA256_SIZE];
 	struct tpm2_session s1, s2;
-	struct census c;
+	struct tpm2_census c;
 
 	ASSERT_TPM_OK(tpm2_start_auth_session(self->fd[0], TPM2_SE_POLICY,
 					      &s1));
 	ASSERT_EQ(TPM2_HT_POLICY_SESSION, s1.handle & TPM2_HT_MASK);
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 	ASSERT_TPM_OK(tpm2_start_auth_session(self->fd[0], TPM2_SE_POLICY,
 					      &s2));
 	ASSERT_NE(s1.handle, s2.handle);
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 
 	ASSERT_TPM_OK(tpm2_policy_get_digest(self->fd[0], s1.handle, d1));
 	ASSERT_EQ(0, memcmp(d1, zero, sizeof(zero)));
 
 	ASSERT_TPM_OK(tpm2_policy_pcr(self->fd[0], s1.handle,
 				      TPM2_ALG_SHA256, 1u << 0));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 	ASSERT_TPM_OK(tpm2_policy_pcr(self->fd[0], s2.handle,
 				      TPM2_ALG_SHA256, 1u << 0));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 
 	/* both sessions kept their own state across the commands */
 	ASSERT_TPM_OK(tpm2_policy_get_digest(self->fd[0], s1.handle, d1));
 	ASSERT_TPM_OK(tpm2_policy_get_digest(self->fd[0], s2.handle, d2));
 	ASSERT_NE(0, memcmp(d1, zero, sizeof(zero)));
 	ASSERT_EQ(0, memcmp(d1, d2, sizeof(d1)));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 
 	ASSERT_TPM_OK(tpm2_flush_context(self->fd[0], s1.handle));
 	ASSERT_TPM_OK(tpm2_flush_context(self->fd[0], s2.handle));
-	assert_zero_slots(_metadata, &c);
-	ASSERT_FALSE(session_saved(&c, s1.handle));
-	ASSERT_FALSE(session_saved(&c, s2.handle));
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_FALSE(tpm2_census_saved(&c, s1.handle));
+	ASSERT_FALSE(tpm2_census_saved(&c, s2.handle));
 }
 
 /* e. An HMAC session in the authorization area (audited GetRandom) */
 TEST_F(space, hmac_session_in_auth_area)
 {
 	struct tpm2_session s;
-	struct census c;
+	struct tpm2_census c;
 	__u8 buf[16];
 	__u16 got;
 	int i;
 
 	ASSERT_TPM_OK(tpm2_start_auth_session(self->fd[0], TPM2_SE_HMAC, &s));
 	ASSERT_EQ(TPM2_HT_HMAC_SESSION, s.handle & TPM2_HT_MASK);
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 
 	/* each response HMAC proves the TPM kept the session's nonces */
 	for (i = 0; i < 3; i++) {
@@ -387,12 +327,12 @@ TEST_F(space, hmac_session_in_auth_area)
 		ASSERT_TPM_OK(tpm2_get_random_hmac(self->fd[0], &s, buf,
 						   sizeof(buf), &got));
 		ASSERT_EQ(sizeof(buf), got);
-		assert_zero_slots(_metadata, &c);
+		ASSERT_ZERO_SLOTS(&c);
 	}
 
 	ASSERT_TPM_OK(tpm2_flush_context(self->fd[0], s.handle));
-	assert_zero_slots(_metadata, &c);
-	ASSERT_FALSE(session_saved(&c, s.handle));
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_FALSE(tpm2_census_saved(&c, s.handle));
 }
 
 /* f. Closing the file releases every object and session it held */
@@ -400,7 +340,7 @@ TEST_F(space, close_releases_everything)
 {
 	struct tpm2_session hmac, policy;
 	__u32 k1, k2;
-	struct census c;
+	struct tpm2_census c;
 	__u8 buf[8];
 	__u16 got;
 
@@ -417,15 +357,15 @@ TEST_F(space, close_releases_everything)
 	ASSERT_TPM_OK(tpm2_get_random_hmac(self->fd[0], &hmac, buf,
 					   sizeof(buf), &got));
 	ASSERT_TPM_OK(tpm2_sign(self->fd[0], k2, digest));
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 
 	close(self->fd[0]);
 	self->fd[0] = -1;
 
-	assert_zero_slots(_metadata, &c);
-	ASSERT_FALSE(session_saved(&c, hmac.handle))
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_FALSE(tpm2_census_saved(&c, hmac.handle))
 		TH_LOG("HMAC session 0x%08x still saved", hmac.handle);
-	ASSERT_FALSE(session_saved(&c, policy.handle))
+	ASSERT_FALSE(tpm2_census_saved(&c, policy.handle))
 		TH_LOG("policy session 0x%08x still saved", policy.handle);
 	ASSERT_EQ(self->before.saved, c.saved);
 }
@@ -439,7 +379,7 @@ TEST_F(space, close_releases_everything)
 TEST_F(space, malformed_size_zero)
 {
 	struct tpm2_buf cmd;
-	struct census c;
+	struct tpm2_census c;
 	__u8 buf[8];
 	__u16 got;
 	int res;
@@ -453,14 +393,14 @@ TEST_F(space, malformed_size_zero)
 
 	ASSERT_TPM_OK(tpm2_get_random(self->fd[0], buf, sizeof(buf), &got));
 	ASSERT_EQ(sizeof(buf), got);
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 }
 
 /* g. A header size field larger than what was written */
 TEST_F(space, malformed_size_exceeds_write)
 {
 	struct tpm2_buf cmd;
-	struct census c;
+	struct tpm2_census c;
 	__u8 buf[8];
 	__u16 got;
 	int res;
@@ -476,14 +416,14 @@ TEST_F(space, malformed_size_exceeds_write)
 
 	ASSERT_TPM_OK(tpm2_get_random(self->fd[0], buf, sizeof(buf), &got));
 	ASSERT_EQ(sizeof(buf), got);
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 }
 
 /* g. A write shorter than a header */
 TEST_F(space, malformed_short_write)
 {
 	struct tpm2_buf cmd;
-	struct census c;
+	struct tpm2_census c;
 	__u8 buf[8];
 	__u16 got;
 	int res;
@@ -497,7 +437,7 @@ TEST_F(space, malformed_short_write)
 
 	ASSERT_TPM_OK(tpm2_get_random(self->fd[0], buf, sizeof(buf), &got));
 	ASSERT_EQ(sizeof(buf), got);
-	assert_zero_slots(_metadata, &c);
+	ASSERT_ZERO_SLOTS(&c);
 }
 
 TEST_HARNESS_MAIN

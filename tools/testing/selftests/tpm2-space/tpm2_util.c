@@ -386,6 +386,11 @@ const char *tpm2_strerror(int res)
 	return text;
 }
 
+bool tpm2_rm_refused(int res)
+{
+	return res > 0 && ((__u32)res & TPM2_RC_LAYER_MASK) == TPM2_RM_LAYER;
+}
+
 /* Skip the parameterSize field that ST_SESSIONS responses carry */
 static void skip_param_size(struct tpm2_buf *cmd, struct tpm2_buf *rsp)
 {
@@ -473,6 +478,26 @@ int tpm2_create_primary_ecc(int fd, __u32 hierarchy, __u32 *handle,
 	return parsed(&rsp);
 }
 
+void tpm2_put_sign_params(struct tpm2_buf *cmd,
+			  const __u8 digest[TPM2_SHA256_SIZE])
+{
+	tpm2_put_tpm2b(cmd, digest, TPM2_SHA256_SIZE);
+	tpm2_put_u16(cmd, TPM2_ALG_NULL);	/* inScheme: the key's */
+	tpm2_put_u16(cmd, TPM2_ST_HASHCHECK);	/* validation: none */
+	tpm2_put_u32(cmd, TPM2_RH_NULL);
+	tpm2_put_tpm2b(cmd, NULL, 0);
+}
+
+/* An ECDSA/SHA-256 TPMT_SIGNATURE */
+static void get_signature(struct tpm2_buf *rsp)
+{
+	if (tpm2_get_u16(rsp) != TPM2_ALG_ECDSA ||
+	    tpm2_get_u16(rsp) != TPM2_ALG_SHA256)
+		rsp->bad = true;
+	tpm2_get_tpm2b(rsp, NULL, 0);		/* signatureR */
+	tpm2_get_tpm2b(rsp, NULL, 0);		/* signatureS */
+}
+
 int tpm2_sign(int fd, __u32 key, const __u8 digest[TPM2_SHA256_SIZE])
 {
 	struct tpm2_buf cmd, rsp;
@@ -481,21 +506,13 @@ int tpm2_sign(int fd, __u32 key, const __u8 digest[TPM2_SHA256_SIZE])
 	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_SIGN);
 	tpm2_put_u32(&cmd, key);
 	tpm2_put_pw_auth(&cmd);
-	tpm2_put_tpm2b(&cmd, digest, TPM2_SHA256_SIZE);
-	tpm2_put_u16(&cmd, TPM2_ALG_NULL);	/* inScheme: the key's */
-	tpm2_put_u16(&cmd, TPM2_ST_HASHCHECK);	/* validation: none */
-	tpm2_put_u32(&cmd, TPM2_RH_NULL);
-	tpm2_put_tpm2b(&cmd, NULL, 0);
+	tpm2_put_sign_params(&cmd, digest);
 	ret = tpm2_run(fd, &cmd, &rsp);
 	if (ret)
 		return ret;
 
 	skip_param_size(&cmd, &rsp);
-	if (tpm2_get_u16(&rsp) != TPM2_ALG_ECDSA ||
-	    tpm2_get_u16(&rsp) != TPM2_ALG_SHA256)
-		return -EPROTO;
-	tpm2_get_tpm2b(&rsp, NULL, 0);		/* signatureR */
-	tpm2_get_tpm2b(&rsp, NULL, 0);		/* signatureS */
+	get_signature(&rsp);
 	return parsed(&rsp);
 }
 
@@ -617,36 +634,39 @@ int tpm2_policy_get_digest(int fd, __u32 session,
 	return parsed(&rsp);
 }
 
-int tpm2_get_random_hmac(int fd, struct tpm2_session *s, __u8 *out,
-			 __u16 count, __u16 *got)
+static void sha256(const void *data, size_t len, __u8 out[TPM2_SHA256_SIZE])
 {
-	const __u8 attrs = TPM2_SA_CONTINUE_SESSION | TPM2_SA_AUDIT;
-	__u8 cp_hash[TPM2_SHA256_SIZE], rp_hash[TPM2_SHA256_SIZE];
-	__u8 hmac[TPM2_SHA256_SIZE], rsp_hmac[TPM2_SHA256_SIZE];
-	__u8 nonce_tpm[TPM2_SHA256_SIZE];
-	struct tpm2_buf cmd, rsp, msg;
-	struct tpm2_sha256 sha;
-	size_t params, params_end;
-	__u16 nonce_len, hmac_len;
-	__u8 rsp_attrs;
+	struct tpm2_sha256 ctx;
+
+	tpm2_sha256_init(&ctx);
+	tpm2_sha256_update(&ctx, data, len);
+	tpm2_sha256_final(&ctx, out);
+}
+
+/*
+ * The authorization area of one unbound, unsalted session @s whose entity
+ * has an empty authValue, so that the HMAC key (sessionKey || authValue)
+ * is empty: a fresh nonceCaller, and HMAC(cpHash || nonceCaller ||
+ * nonceTPM || attrs) with cpHash = H(@cc || @names || @params).
+ */
+static int put_hmac_auth(struct tpm2_buf *cmd, struct tpm2_session *s,
+			 __u8 attrs, __u32 cc, const void *names,
+			 size_t names_len, const struct tpm2_buf *params)
+{
+	__u8 cp_hash[TPM2_SHA256_SIZE], hmac[TPM2_SHA256_SIZE];
+	struct tpm2_buf msg;
 	int ret;
 
 	ret = fill_random(s->nonce_caller, sizeof(s->nonce_caller));
 	if (ret)
 		return ret;
 
-	/* cpHash = H(commandCode || parameters); GetRandom has no handles */
 	tpm2_buf_reset(&msg);
-	tpm2_put_u32(&msg, TPM2_CC_GET_RANDOM);
-	tpm2_put_u16(&msg, count);
-	tpm2_sha256_init(&sha);
-	tpm2_sha256_update(&sha, msg.data, msg.len);
-	tpm2_sha256_final(&sha, cp_hash);
+	tpm2_put_u32(&msg, cc);
+	tpm2_put_bytes(&msg, names, names_len);
+	tpm2_put_bytes(&msg, params->data, params->len);
+	sha256(msg.data, msg.len, cp_hash);
 
-	/*
-	 * HMAC key = sessionKey || authValue, both empty for an unbound,
-	 * unsalted session that authorizes no entity.
-	 */
 	tpm2_buf_reset(&msg);
 	tpm2_put_bytes(&msg, cp_hash, sizeof(cp_hash));
 	tpm2_put_bytes(&msg, s->nonce_caller, sizeof(s->nonce_caller));
@@ -654,39 +674,67 @@ int tpm2_get_random_hmac(int fd, struct tpm2_session *s, __u8 *out,
 	tpm2_put_u8(&msg, attrs);
 	tpm2_hmac_sha256(NULL, 0, msg.data, msg.len, hmac);
 
-	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_GET_RANDOM);
-	tpm2_put_u32(&cmd, 4 + 2 + sizeof(s->nonce_caller) + 1 + 2 +
+	tpm2_put_u32(cmd, 4 + 2 + sizeof(s->nonce_caller) + 1 + 2 +
 		     sizeof(hmac));
-	tpm2_put_u32(&cmd, s->handle);
-	tpm2_put_tpm2b(&cmd, s->nonce_caller, sizeof(s->nonce_caller));
-	tpm2_put_u8(&cmd, attrs);
-	tpm2_put_tpm2b(&cmd, hmac, sizeof(hmac));
-	tpm2_put_u16(&cmd, count);
-	ret = tpm2_run(fd, &cmd, &rsp);
+	tpm2_put_u32(cmd, s->handle);
+	tpm2_put_tpm2b(cmd, s->nonce_caller, sizeof(s->nonce_caller));
+	tpm2_put_u8(cmd, attrs);
+	tpm2_put_tpm2b(cmd, hmac, sizeof(hmac));
+	return msg.bad || params->bad ? -ENOSPC : 0;
+}
+
+/*
+ * Run @cmd, its header and handles written, with the authorization area
+ * of put_hmac_auth() and then @params.  On success the response is left
+ * at its parameters: those of a command with no response handles.
+ */
+static int run_hmac(int fd, struct tpm2_buf *cmd, struct tpm2_session *s,
+		    __u8 attrs, const void *names, size_t names_len,
+		    const struct tpm2_buf *params, struct tpm2_buf *rsp)
+{
+	int ret;
+
+	ret = put_hmac_auth(cmd, s, attrs, get_u32_at(cmd->data + 6), names,
+			    names_len, params);
 	if (ret)
 		return ret;
+	tpm2_put_bytes(cmd, params->data, params->len);
+	ret = tpm2_run(fd, cmd, rsp);
+	if (ret)
+		return ret;
+	tpm2_get_u32(rsp);			/* parameterSize */
+	return 0;
+}
 
-	params = tpm2_get_u32(&rsp);
-	if (rsp.bad || params > rsp.len - rsp.pos)
-		return -EPROTO;
-	params_end = rsp.pos + params;
-	*got = tpm2_get_tpm2b(&rsp, out, count);
-	if (rsp.bad || rsp.pos != params_end)
+/*
+ * With the parameters of a run_hmac() response parsed, check the
+ * response HMAC and roll the session's nonces.
+ */
+static int check_rsp_hmac(struct tpm2_buf *rsp, struct tpm2_session *s,
+			  __u32 cc)
+{
+	const size_t start = TPM2_HEADER_SIZE + 4;
+	__u8 rp_hash[TPM2_SHA256_SIZE], hmac[TPM2_SHA256_SIZE];
+	__u8 rsp_hmac[TPM2_SHA256_SIZE], nonce_tpm[TPM2_SHA256_SIZE];
+	__u16 nonce_len, hmac_len;
+	struct tpm2_buf msg;
+	__u8 rsp_attrs;
+
+	if (rsp->bad || rsp->len < start ||
+	    rsp->pos - start != get_u32_at(rsp->data + TPM2_HEADER_SIZE))
 		return -EPROTO;
 
 	/* rpHash = H(responseCode || commandCode || parameters) */
 	tpm2_buf_reset(&msg);
 	tpm2_put_u32(&msg, TPM2_RC_SUCCESS);
-	tpm2_put_u32(&msg, TPM2_CC_GET_RANDOM);
-	tpm2_put_bytes(&msg, rsp.data + params_end - params, params);
-	tpm2_sha256_init(&sha);
-	tpm2_sha256_update(&sha, msg.data, msg.len);
-	tpm2_sha256_final(&sha, rp_hash);
+	tpm2_put_u32(&msg, cc);
+	tpm2_put_bytes(&msg, rsp->data + start, rsp->pos - start);
+	sha256(msg.data, msg.len, rp_hash);
 
-	nonce_len = tpm2_get_tpm2b(&rsp, nonce_tpm, sizeof(nonce_tpm));
-	rsp_attrs = tpm2_get_u8(&rsp);
-	hmac_len = tpm2_get_tpm2b(&rsp, rsp_hmac, sizeof(rsp_hmac));
-	if (rsp.bad || rsp.pos != rsp.len)
+	nonce_len = tpm2_get_tpm2b(rsp, nonce_tpm, sizeof(nonce_tpm));
+	rsp_attrs = tpm2_get_u8(rsp);
+	hmac_len = tpm2_get_tpm2b(rsp, rsp_hmac, sizeof(rsp_hmac));
+	if (rsp->bad || rsp->pos != rsp->len)
 		return -EPROTO;
 
 	tpm2_buf_reset(&msg);
@@ -703,102 +751,42 @@ int tpm2_get_random_hmac(int fd, struct tpm2_session *s, __u8 *out,
 	return 0;
 }
 
+int tpm2_get_random_hmac(int fd, struct tpm2_session *s, __u8 *out,
+			 __u16 count, __u16 *got)
+{
+	struct tpm2_buf cmd, rsp, params;
+	int ret;
+
+	tpm2_buf_reset(&params);
+	tpm2_put_u16(&params, count);
+	/* GetRandom has no handles, so no names */
+	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_GET_RANDOM);
+	ret = run_hmac(fd, &cmd, s, TPM2_SA_CONTINUE_SESSION | TPM2_SA_AUDIT,
+		       NULL, 0, &params, &rsp);
+	if (ret)
+		return ret;
+
+	*got = tpm2_get_tpm2b(&rsp, out, count);
+	return check_rsp_hmac(&rsp, s, TPM2_CC_GET_RANDOM);
+}
+
 int tpm2_sign_hmac(int fd, __u32 key, const __u8 *name, __u16 name_len,
 		   struct tpm2_session *s, const __u8 digest[TPM2_SHA256_SIZE])
 {
-	const __u8 attrs = TPM2_SA_CONTINUE_SESSION;
-	__u8 cp_hash[TPM2_SHA256_SIZE], rp_hash[TPM2_SHA256_SIZE];
-	__u8 hmac[TPM2_SHA256_SIZE], rsp_hmac[TPM2_SHA256_SIZE];
-	__u8 nonce_tpm[TPM2_SHA256_SIZE];
-	struct tpm2_buf cmd, rsp, msg, params;
-	struct tpm2_sha256 sha;
-	size_t rparams, rparams_end;
-	__u16 nonce_len, hmac_len;
-	__u8 rsp_attrs;
+	struct tpm2_buf cmd, rsp, params;
 	int ret;
 
-	ret = fill_random(s->nonce_caller, sizeof(s->nonce_caller));
-	if (ret)
-		return ret;
-
 	tpm2_buf_reset(&params);
-	tpm2_put_tpm2b(&params, digest, TPM2_SHA256_SIZE);
-	tpm2_put_u16(&params, TPM2_ALG_NULL);	/* inScheme: the key's */
-	tpm2_put_u16(&params, TPM2_ST_HASHCHECK);	/* validation: none */
-	tpm2_put_u32(&params, TPM2_RH_NULL);
-	tpm2_put_tpm2b(&params, NULL, 0);
-
-	/* cpHash = H(commandCode || Name(keyHandle) || parameters) */
-	tpm2_buf_reset(&msg);
-	tpm2_put_u32(&msg, TPM2_CC_SIGN);
-	tpm2_put_bytes(&msg, name, name_len);
-	tpm2_put_bytes(&msg, params.data, params.len);
-	tpm2_sha256_init(&sha);
-	tpm2_sha256_update(&sha, msg.data, msg.len);
-	tpm2_sha256_final(&sha, cp_hash);
-
-	/* HMAC key = sessionKey || authValue: both empty */
-	tpm2_buf_reset(&msg);
-	tpm2_put_bytes(&msg, cp_hash, sizeof(cp_hash));
-	tpm2_put_bytes(&msg, s->nonce_caller, sizeof(s->nonce_caller));
-	tpm2_put_bytes(&msg, s->nonce_tpm, s->nonce_tpm_len);
-	tpm2_put_u8(&msg, attrs);
-	tpm2_hmac_sha256(NULL, 0, msg.data, msg.len, hmac);
-
+	tpm2_put_sign_params(&params, digest);
 	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_SIGN);
 	tpm2_put_u32(&cmd, key);
-	tpm2_put_u32(&cmd, 4 + 2 + sizeof(s->nonce_caller) + 1 + 2 +
-		     sizeof(hmac));
-	tpm2_put_u32(&cmd, s->handle);
-	tpm2_put_tpm2b(&cmd, s->nonce_caller, sizeof(s->nonce_caller));
-	tpm2_put_u8(&cmd, attrs);
-	tpm2_put_tpm2b(&cmd, hmac, sizeof(hmac));
-	tpm2_put_bytes(&cmd, params.data, params.len);
-	if (cmd.bad || params.bad || msg.bad)
-		return -ENOSPC;
-	ret = tpm2_run(fd, &cmd, &rsp);
+	ret = run_hmac(fd, &cmd, s, TPM2_SA_CONTINUE_SESSION, name, name_len,
+		       &params, &rsp);
 	if (ret)
 		return ret;
 
-	rparams = tpm2_get_u32(&rsp);
-	if (rsp.bad || rparams > rsp.len - rsp.pos)
-		return -EPROTO;
-	rparams_end = rsp.pos + rparams;
-	if (tpm2_get_u16(&rsp) != TPM2_ALG_ECDSA ||
-	    tpm2_get_u16(&rsp) != TPM2_ALG_SHA256)
-		return -EPROTO;
-	tpm2_get_tpm2b(&rsp, NULL, 0);		/* signatureR */
-	tpm2_get_tpm2b(&rsp, NULL, 0);		/* signatureS */
-	if (rsp.bad || rsp.pos != rparams_end)
-		return -EPROTO;
-
-	/* rpHash = H(responseCode || commandCode || parameters) */
-	tpm2_buf_reset(&msg);
-	tpm2_put_u32(&msg, TPM2_RC_SUCCESS);
-	tpm2_put_u32(&msg, TPM2_CC_SIGN);
-	tpm2_put_bytes(&msg, rsp.data + rparams_end - rparams, rparams);
-	tpm2_sha256_init(&sha);
-	tpm2_sha256_update(&sha, msg.data, msg.len);
-	tpm2_sha256_final(&sha, rp_hash);
-
-	nonce_len = tpm2_get_tpm2b(&rsp, nonce_tpm, sizeof(nonce_tpm));
-	rsp_attrs = tpm2_get_u8(&rsp);
-	hmac_len = tpm2_get_tpm2b(&rsp, rsp_hmac, sizeof(rsp_hmac));
-	if (rsp.bad || rsp.pos != rsp.len)
-		return -EPROTO;
-
-	tpm2_buf_reset(&msg);
-	tpm2_put_bytes(&msg, rp_hash, sizeof(rp_hash));
-	tpm2_put_bytes(&msg, nonce_tpm, nonce_len);
-	tpm2_put_bytes(&msg, s->nonce_caller, sizeof(s->nonce_caller));
-	tpm2_put_u8(&msg, rsp_attrs);
-	tpm2_hmac_sha256(NULL, 0, msg.data, msg.len, hmac);
-	if (hmac_len != sizeof(hmac) || memcmp(hmac, rsp_hmac, sizeof(hmac)))
-		return -EBADMSG;
-
-	memcpy(s->nonce_tpm, nonce_tpm, nonce_len);
-	s->nonce_tpm_len = nonce_len;
-	return 0;
+	get_signature(&rsp);
+	return check_rsp_hmac(&rsp, s, TPM2_CC_SIGN);
 }
 
 int tpm2_policy_secret(int fd, __u32 auth, __u32 session)
@@ -884,6 +872,41 @@ bool tpm2_handle_listed(const __u32 *handles, size_t n, __u32 handle,
 		if ((handles[i] & mask) == (handle & mask))
 			return true;
 	return false;
+}
+
+int tpm2_open_wait(const char *path)
+{
+	int tries = 0;
+	int fd;
+
+	while ((fd = tpm2_open(path)) == -EBUSY && ++tries < 200)
+		usleep(10000);
+	return fd;
+}
+
+int tpm2_take_census(const char *path, struct tpm2_census *c)
+{
+	int fd = tpm2_open_wait(path);
+	int ret;
+
+	if (fd < 0)
+		return fd;
+	ret = tpm2_count_handles(fd, TPM2_HR_TRANSIENT, &c->transient);
+	if (!ret)
+		ret = tpm2_count_handles(fd, TPM2_HR_LOADED_SESSION,
+					 &c->loaded);
+	if (!ret)
+		ret = tpm2_get_handles(fd, TPM2_HR_SAVED_SESSION, c->saved_h,
+				       TPM2_CENSUS_MAX, &c->saved);
+	close(fd);
+	if (!ret && c->saved > TPM2_CENSUS_MAX)
+		ret = -ENOSPC;
+	return ret;
+}
+
+bool tpm2_census_saved(const struct tpm2_census *c, __u32 handle)
+{
+	return tpm2_handle_listed(c->saved_h, c->saved, handle, true);
 }
 
 int tpm2_read_rm_stats(const char *path, struct tpm2_rm_stats *st)

@@ -28,6 +28,7 @@
 #define TPM2_ST_HASHCHECK	0x8024
 
 /* Command codes */
+#define TPM2_CC_CLEAR			0x00000126
 #define TPM2_CC_CREATE_PRIMARY		0x00000131
 #define TPM2_CC_POLICY_SECRET		0x00000151
 #define TPM2_CC_SIGN			0x0000015D
@@ -44,10 +45,14 @@
 #define TPM2_RC_SUCCESS		0x000
 #define TPM2_RC_FMT1		0x080
 #define TPM2_RC_HANDLE		0x00B	/* format 1 error number */
+#define TPM2_RC_OBJECT_MEMORY	0x902
+#define TPM2_RC_SESSION_MEMORY	0x903
 #define TPM2_RC_REFERENCE_H0	0x910
 #define TPM2_RC_TESTING		0x90A
 #define TPM2_RC_RETRY		0x922
 #define TPM2_RC_LAYER_MASK	0xFFFF0000u
+/* The layer of the errors the resource manager makes up itself */
+#define TPM2_RM_LAYER		0x000B0000u
 
 /* Algorithms */
 #define TPM2_ALG_SHA256		0x000B
@@ -60,6 +65,7 @@
 #define TPM2_RH_OWNER		0x40000001
 #define TPM2_RH_NULL		0x40000007
 #define TPM2_RS_PW		0x40000009
+#define TPM2_RH_LOCKOUT		0x4000000A
 #define TPM2_RH_ENDORSEMENT	0x4000000B
 
 /* Handle ranges, as used by GetCapability(TPM_CAP_HANDLES) */
@@ -167,6 +173,8 @@ int tpm2_transmit(int fd, struct tpm2_buf *cmd, struct tpm2_buf *rsp);
 int tpm2_run(int fd, struct tpm2_buf *cmd, struct tpm2_buf *rsp);
 /* Human-readable text for a result code of the convention above */
 const char *tpm2_strerror(int res);
+/* An error response the resource manager made up (TPM2_RM_LAYER) */
+bool tpm2_rm_refused(int res);
 
 /* ---- Commands ----------------------------------------------------------- */
 
@@ -181,6 +189,13 @@ int tpm2_create_primary_ecc(int fd, __u32 hierarchy, __u32 *handle,
 			    __u8 *name, __u16 *name_len);
 /* Sign a SHA-256 digest with an empty-auth key, using the key's scheme */
 int tpm2_sign(int fd, __u32 key, const __u8 digest[TPM2_SHA256_SIZE]);
+/*
+ * The parameters of Sign after its authorization area: @digest, the key's
+ * own scheme, no ticket.  TPM2_SIGN_PARAMS_SIZE bytes.
+ */
+void tpm2_put_sign_params(struct tpm2_buf *cmd,
+			  const __u8 digest[TPM2_SHA256_SIZE]);
+#define TPM2_SIGN_PARAMS_SIZE	(2 + TPM2_SHA256_SIZE + 2 + 2 + 4 + 2)
 int tpm2_flush_context(int fd, __u32 handle);
 int tpm2_context_save(int fd, __u32 handle, struct tpm2_context *ctx);
 int tpm2_context_load(int fd, const struct tpm2_context *ctx, __u32 *handle);
@@ -226,6 +241,62 @@ int tpm2_count_handles(int fd, __u32 first, size_t *count);
 /* Is @handle in the list?  Compares the low 24 bits only when @low24 */
 bool tpm2_handle_listed(const __u32 *handles, size_t n, __u32 handle,
 			bool low24);
+
+/* ---- The TPM's view, for the zero-slot rule --------------------------- */
+
+#define TPM2_TPM_DEV		"/dev/tpm0"
+#define TPM2_CENSUS_MAX		128
+
+/* What the TPM holds, seen through /dev/tpm0 */
+struct tpm2_census {
+	size_t transient;	/* loaded transient objects */
+	size_t loaded;		/* loaded sessions */
+	size_t saved;		/* saved (active) sessions */
+	__u32 saved_h[TPM2_CENSUS_MAX];
+};
+
+/* tpm2_open(), waiting up to 2 s while another file holds @path open */
+int tpm2_open_wait(const char *path);
+/*
+ * Count what the TPM behind @path (an exclusive /dev/tpmN) holds.  More
+ * than TPM2_CENSUS_MAX saved sessions give -ENOSPC.
+ */
+int tpm2_take_census(const char *path, struct tpm2_census *c);
+/* Is session @handle among the saved ones?  Compares the low 24 bits. */
+bool tpm2_census_saved(const struct tpm2_census *c, __u32 handle);
+
+/*
+ * For tests built on kselftest_harness.h.  ASSERT_TPM_OK() runs a tpm2_*()
+ * wrapper and asserts TPM_RC_SUCCESS.  ASSERT_ZERO_SLOTS() takes a census
+ * into *@c and asserts the zero-slot rule: no transient object and no
+ * session loaded in the TPM.
+ */
+#define ASSERT_TPM_OK(expr) do {					\
+	int __res = (expr);						\
+	ASSERT_EQ(0, __res)						\
+		TH_LOG("%s: %s", #expr, tpm2_strerror(__res));		\
+} while (0)
+
+/* HMAC session @s still works: the TPM's response HMAC checks out */
+#define ASSERT_HMAC_WORKS(fd, s) do {					\
+	__u8 __buf[8];							\
+	__u16 __got = 0;						\
+									\
+	ASSERT_TPM_OK(tpm2_get_random_hmac(fd, s, __buf,		\
+					   sizeof(__buf), &__got));	\
+	ASSERT_EQ(sizeof(__buf), __got);				\
+} while (0)
+
+#define ASSERT_ZERO_SLOTS(c) do {					\
+	struct tpm2_census *__zc = (c);					\
+									\
+	ASSERT_TPM_OK(tpm2_take_census(TPM2_TPM_DEV, __zc));		\
+	ASSERT_EQ(0, __zc->transient)					\
+		TH_LOG("line %d: transient objects left loaded",	\
+		       __LINE__);					\
+	ASSERT_EQ(0, __zc->loaded)					\
+		TH_LOG("line %d: sessions left loaded", __LINE__);	\
+} while (0)
 
 /* ---- Resource manager counters -------------------------------------- */
 

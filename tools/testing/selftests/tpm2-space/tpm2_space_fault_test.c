@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The resource manager behind /dev/tpmrmN at its limits and under faults
+ * (see Documentation/security/tpm/tpm-space.rst): the per-space quotas of
+ * objects and sessions, malformed authorization areas, a context that
+ * TPM2_Clear made unloadable, and a chip that goes away (vtpm_proxy)
+ * while a file of its resource manager is open.
+ *
+ * After every step /dev/tpm0 must show no transient object and no loaded
+ * session: between commands the resource manager holds no TPM slot.
+ *
+ * Needs root, a TPM 2.0 with /dev/tpm0 and /dev/tpmrm0, debugfs, the tpm
+ * module parameters in sysfs, /dev/vtpmx (CONFIG_TCG_VTPM_PROXY), and no
+ * other user of the TPM while it runs (the QEMU + swtpm guest of
+ * tools/testing/tpm2-qemu).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <linux/vtpm_proxy.h>
+
+#include "../kselftest_harness.h"
+#include "tpm2_util.h"
+
+#define RM_DEV		"/dev/tpmrm0"
+#define VTPMX_DEV	"/dev/vtpmx"
+#define PARAM_DIR	"/sys/module/tpm/parameters/"
+
+static const __u8 digest[TPM2_SHA256_SIZE] = {
+	0x54, 0x50, 0x4d, 0x32, 0x2d, 0x73, 0x70, 0x61,
+	0x63, 0x65, 0x20, 0x66, 0x61, 0x75, 0x6c, 0x74,
+	0x20, 0x74, 0x65, 0x73, 0x74, 0x20, 0x64, 0x69,
+	0x67, 0x65, 0x73, 0x74, 0x20, 0x30, 0x31, 0x32,
+};
+
+/*
+ * @expr is answered by the resource manager: it is accepted by @ok, no
+ * user command reaches the TPM and the RM issues no command of its own.
+ * Without the counters of <debugfs>/tpm0/space_stats this cannot be
+ * shown, and the assertion fails.
+ */
+#define ASSERT_ANSWERED_BY_RM(expr, ok) do {				\
+	struct tpm2_rm_stats __a, __b;					\
+	int __res;							\
+									\
+	ASSERT_EQ(0, tpm2_read_rm_stats(TPM2_RM_STATS_PATH, &__a))	\
+		TH_LOG("no counters in %s", TPM2_RM_STATS_PATH);	\
+	__res = (expr);							\
+	ASSERT_EQ(0, tpm2_read_rm_stats(TPM2_RM_STATS_PATH, &__b));	\
+	ASSERT_TRUE(ok(__res))						\
+		TH_LOG("%s: %s", #expr, tpm2_strerror(__res));		\
+	ASSERT_EQ(__a.user_commands, __b.user_commands)			\
+		TH_LOG("%s reached the TPM", #expr);			\
+	ASSERT_EQ(0, tpm2_rm_stats_issued(&__a, &__b))			\
+		TH_LOG("%s made the RM issue commands", #expr);		\
+} while (0)
+
+/* sysfs parameters of the tpm module; -errno when there is none */
+static int read_param(const char *name, unsigned int *value)
+{
+	char path[128];
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%u", value);
+	fclose(f);
+	return n == 1 ? 0 : -EPROTO;
+}
+
+static int write_param(const char *name, unsigned int value)
+{
+	char path[128];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%u\n", value) < 0)
+		ret = -EIO;
+	if (fclose(f))
+		ret = -errno;
+	return ret;
+}
+
+/* The quota parameters a test may lower, restored by the teardown */
+static const char * const quota_params[] = {
+	"space_max_objects", "space_max_sessions",
+};
+
+#define NR_QUOTAS ARRAY_SIZE(quota_params)
+
+FIXTURE(fault) {
+	int fd[2];
+	struct tpm2_census before;
+	unsigned int quota[NR_QUOTAS];
+	bool quota_known[NR_QUOTAS];
+};
+
+FIXTURE_SETUP(fault)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		self->fd[i] = -1;
+	for (i = 0; i < NR_QUOTAS; i++)
+		self->quota_known[i] = !read_param(quota_params[i],
+						   &self->quota[i]);
+	if (access(RM_DEV, R_OK | W_OK) || access(TPM2_TPM_DEV, R_OK | W_OK))
+		SKIP(return, "%s and %s are needed", RM_DEV, TPM2_TPM_DEV);
+
+	for (i = 0; i < 2; i++) {
+		self->fd[i] = tpm2_open(RM_DEV);
+		ASSERT_LE(0, self->fd[i])
+			TH_LOG("open %s: %s", RM_DEV,
+			       strerror(-self->fd[i]));
+	}
+	ASSERT_ZERO_SLOTS(&self->before);
+}
+
+FIXTURE_TEARDOWN(fault)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		if (self->fd[i] >= 0)
+			close(self->fd[i]);
+	for (i = 0; i < NR_QUOTAS; i++)
+		if (self->quota_known[i])
+			write_param(quota_params[i], self->quota[i]);
+}
+
+/* The quota parameter @name, which must exist */
+#define GET_QUOTA(name, value) do {					\
+	const char *__name = (name);					\
+	unsigned int *__value = (value);				\
+	int __ret = read_param(__name, __value);			\
+									\
+	ASSERT_EQ(0, __ret)						\
+		TH_LOG("%s%s: %s: no quota", PARAM_DIR, __name,		\
+		       strerror(-__ret));				\
+	TH_LOG("%s = %u", __name, *__value);				\
+	ASSERT_LT(0, *__value);						\
+} while (0)
+
+#define SET_QUOTA(name, value) do {					\
+	const char *__name = (name);					\
+	unsigned int __value = (value);					\
+	int __ret = write_param(__name, __value);			\
+									\
+	ASSERT_EQ(0, __ret)						\
+		TH_LOG("%s%s = %u: %s", PARAM_DIR, __name, __value,	\
+		       strerror(-__ret));				\
+} while (0)
+
+static bool is_object_memory(int res)
+{
+	return res == (int)(TPM2_RM_LAYER | TPM2_RC_OBJECT_MEMORY);
+}
+
+static bool is_session_memory(int res)
+{
+	return res == (int)(TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY);
+}
+
+/* The number of transient objects the space of @fd lists */
+#define ASSERT_SPACE_OBJECTS(fd, expected) do {				\
+	size_t __n;							\
+									\
+	ASSERT_TPM_OK(tpm2_count_handles(fd, TPM2_HR_TRANSIENT, &__n));	\
+	ASSERT_EQ(expected, __n);					\
+} while (0)
+
+#define MAX_QUOTA 256
+
+/*
+ * A space filled to space_max_objects: the next object, created or loaded,
+ * gets OBJECT_MEMORY from the RM's layer, and every object of the space
+ * still works. The space is filled by ContextLoad of one key's context.
+ */
+TEST_F_TIMEOUT(fault, quota_objects, 400)
+{
+	struct tpm2_census c;
+	struct tpm2_context ctx;
+	__u32 key[MAX_QUOTA], extra;
+	unsigned int max, i;
+	int fd = self->fd[0];
+	int res;
+
+	GET_QUOTA("space_max_objects", &max);
+	ASSERT_GE(MAX_QUOTA, max);
+
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_NULL, &key[0],
+					      NULL, NULL));
+	ASSERT_TPM_OK(tpm2_context_save(fd, key[0], &ctx));
+	ASSERT_ZERO_SLOTS(&c);
+	for (i = 1; i < max; i++) {
+		res = tpm2_context_load(fd, &ctx, &key[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("object %u of %u: %s", i + 1, max,
+			       tpm2_strerror(res));
+		ASSERT_NE(key[i - 1], key[i]);
+		ASSERT_ZERO_SLOTS(&c);
+	}
+	ASSERT_SPACE_OBJECTS(fd, max);
+
+	res = tpm2_create_primary_ecc(fd, TPM2_RH_NULL, &extra, NULL, NULL);
+	ASSERT_TRUE(is_object_memory(res))
+		TH_LOG("CreatePrimary past the quota: %s",
+		       tpm2_strerror(res));
+	ASSERT_ZERO_SLOTS(&c);
+	res = tpm2_context_load(fd, &ctx, &extra);
+	ASSERT_TRUE(is_object_memory(res))
+		TH_LOG("ContextLoad past the quota: %s", tpm2_strerror(res));
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_SPACE_OBJECTS(fd, max);
+
+	/* nothing else in the space was touched */
+	ASSERT_TPM_OK(tpm2_sign(fd, key[0], digest));
+	ASSERT_TPM_OK(tpm2_sign(fd, key[max / 2], digest));
+	ASSERT_TPM_OK(tpm2_sign(fd, key[max - 1], digest));
+	ASSERT_ZERO_SLOTS(&c);
+
+	/* the quota is per space */
+	ASSERT_TPM_OK(tpm2_context_load(self->fd[1], &ctx, &extra));
+	ASSERT_TPM_OK(tpm2_sign(self->fd[1], extra, digest));
+
+	/* a flush makes room again */
+	ASSERT_TPM_OK(tpm2_flush_context(fd, key[1]));
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_NULL, &key[1],
+					      NULL, NULL));
+	ASSERT_TPM_OK(tpm2_sign(fd, key[1], digest));
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_EQ(self->before.saved, c.saved);
+}
+
+/*
+ * A space filled to space_max_sessions, HMAC and policy sessions: the next
+ * StartAuthSession gets SESSION_MEMORY from the RM's layer, and the
+ * sessions of the space keep working.
+ */
+TEST_F_TIMEOUT(fault, quota_sessions, 300)
+{
+	__u8 d[TPM2_SHA256_SIZE], d2[TPM2_SHA256_SIZE];
+	struct tpm2_session s[MAX_QUOTA], extra;
+	struct tpm2_census c;
+	unsigned int max, i;
+	int fd = self->fd[0];
+	int res;
+
+	GET_QUOTA("space_max_sessions", &max);
+	ASSERT_GE(MAX_QUOTA, max);
+	/* the TPM must be able to keep them all: swtpm has 64 */
+	ASSERT_GE(32, max);
+	ASSERT_LE(4, max);
+
+	for (i = 0; i < max; i++) {
+		res = tpm2_start_auth_session(fd, i % 2 ? TPM2_SE_POLICY :
+					      TPM2_SE_HMAC, &s[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("session %u of %u: %s", i + 1, max,
+			       tpm2_strerror(res));
+		ASSERT_ZERO_SLOTS(&c);
+	}
+	ASSERT_EQ(self->before.saved + max, c.saved);
+
+	res = tpm2_start_auth_session(fd, TPM2_SE_HMAC, &extra);
+	ASSERT_TRUE(is_session_memory(res))
+		TH_LOG("StartAuthSession past the quota: %s",
+		       tpm2_strerror(res));
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_EQ(self->before.saved + max, c.saved)
+		TH_LOG("the refused session was left in the TPM");
+
+	/* the sessions of the space still work */
+	ASSERT_HMAC_WORKS(fd, &s[0]);
+	ASSERT_HMAC_WORKS(fd, &s[max - 2]);
+	ASSERT_TPM_OK(tpm2_policy_pcr(fd, s[1].handle, TPM2_ALG_SHA256, 1));
+	ASSERT_TPM_OK(tpm2_policy_get_digest(fd, s[1].handle, d));
+	ASSERT_TPM_OK(tpm2_policy_pcr(fd, s[max - 1].handle,
+				      TPM2_ALG_SHA256, 1));
+	ASSERT_TPM_OK(tpm2_policy_get_digest(fd, s[max - 1].handle, d2));
+	ASSERT_EQ(0, memcmp(d, d2, sizeof(d)));
+	ASSERT_ZERO_SLOTS(&c);
+
+	/* the quota is per space */
+	ASSERT_TPM_OK(tpm2_start_auth_session(self->fd[1], TPM2_SE_HMAC,
+					      &extra));
+	ASSERT_HMAC_WORKS(self->fd[1], &extra);
+	ASSERT_TPM_OK(tpm2_flush_context(self->fd[1], extra.handle));
+
+	/* a flush makes room again */
+	ASSERT_TPM_OK(tpm2_flush_context(fd, s[0].handle));
+	ASSERT_TPM_OK(tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s[0]));
+	ASSERT_HMAC_WORKS(fd, &s[0]);
+	for (i = 0; i < max; i++)
+		ASSERT_TPM_OK(tpm2_flush_context(fd, s[i].handle));
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_EQ(self->before.saved, c.saved);
+}
+
+/*
+ * The quotas follow their module parameters; past them the RM answers
+ * without the TPM: a space over its quota costs no TPM command.
+ */
+TEST_F(fault, quota_answered_by_rm)
+{
+	struct tpm2_session s[2], extra;
+	struct tpm2_context ctx;
+	__u32 key[2], h;
+	struct tpm2_census c;
+	unsigned int v;
+	int fd = self->fd[0];
+
+	GET_QUOTA("space_max_objects", &v);
+	GET_QUOTA("space_max_sessions", &v);
+	SET_QUOTA("space_max_objects", 2);
+	SET_QUOTA("space_max_sessions", 2);
+
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_NULL, &key[0],
+					      NULL, NULL));
+	ASSERT_TPM_OK(tpm2_context_save(fd, key[0], &ctx));
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_OWNER, &key[1],
+					      NULL, NULL));
+	ASSERT_TPM_OK(tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s[0]));
+	ASSERT_TPM_OK(tpm2_start_auth_session(fd, TPM2_SE_POLICY, &s[1]));
+	ASSERT_ZERO_SLOTS(&c);
+
+	ASSERT_ANSWERED_BY_RM(tpm2_start_auth_session(fd, TPM2_SE_HMAC,
+						      &extra),
+			      is_session_memory);
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_ANSWERED_BY_RM(tpm2_context_load(fd, &ctx, &h),
+			      is_object_memory);
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_ANSWERED_BY_RM(tpm2_create_primary_ecc(fd, TPM2_RH_NULL, &h,
+						      NULL, NULL),
+			      is_object_memory);
+	ASSERT_ZERO_SLOTS(&c);
+
+	ASSERT_TPM_OK(tpm2_sign(fd, key[0], digest));
+	ASSERT_TPM_OK(tpm2_sign(fd, key[1], digest));
+	ASSERT_HMAC_WORKS(fd, &s[0]);
+	ASSERT_TPM_OK(tpm2_policy_pcr(fd, s[1].handle, TPM2_ALG_SHA256, 1));
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_EQ(self->before.saved + 2, c.saved);
+}
+
+/* ---- Malformed authorization areas ------------------------------------ */
+
+/* Rejected by the RM: an error of its layer, or EINVAL from write() */
+static bool malformed_refused(int res)
+{
+	return res == -EINVAL || tpm2_rm_refused(res);
+}
+
+/* One session in an authorization area, with @nonce_len zero bytes */
+static void put_session(struct tpm2_buf *cmd, __u32 handle, __u16 nonce_len)
+{
+	static const __u8 zero[TPM2_SHA256_SIZE];
+
+	tpm2_put_u32(cmd, handle);
+	tpm2_put_tpm2b(cmd, zero, nonce_len);
+	tpm2_put_u8(cmd, TPM2_SA_CONTINUE_SESSION);
+	tpm2_put_tpm2b(cmd, NULL, 0);
+}
+
+enum malformed {
+	AUTH_SIZE_PAST_END,	/* authorizationSize beyond the command */
+	AUTH_SIZE_TOO_SMALL,	/* smaller than any session */
+	AUTH_SIZE_CUTS_SESSION,	/* ends inside the session */
+	FOUR_SESSIONS,		/* more than 3 sessions */
+	NONCE_PAST_END,		/* a nonce size running past the area */
+	HMAC_TRUNCATED,		/* an hmac shorter than its size says */
+	NO_AUTH_AREA,		/* TPM_ST_SESSIONS without an area */
+	NO_AUTH_AREA_NO_PARAMS,	/* the same, the command ends at the handle */
+};
+
+static const char * const malformed_name[] = {
+	"authorizationSize past the end", "authorizationSize 5",
+	"authorizationSize inside the session", "four sessions",
+	"nonce past the end", "truncated hmac", "ST_SESSIONS, no area",
+	"ST_SESSIONS, nothing after the handle",
+};
+
+/* Sign with @key and an authorization area broken as @how says */
+static int sign_malformed(int fd, __u32 key, enum malformed how)
+{
+	struct tpm2_buf cmd, rsp;
+	int i;
+
+	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_SIGN);
+	tpm2_put_u32(&cmd, key);
+	switch (how) {
+	case AUTH_SIZE_PAST_END:
+		tpm2_put_u32(&cmd, 9 + TPM2_SIGN_PARAMS_SIZE + 1);
+		put_session(&cmd, TPM2_RS_PW, 0);
+		break;
+	case AUTH_SIZE_TOO_SMALL:
+		tpm2_put_u32(&cmd, 5);
+		put_session(&cmd, TPM2_RS_PW, 0);
+		break;
+	case AUTH_SIZE_CUTS_SESSION:
+		tpm2_put_u32(&cmd, 20);
+		put_session(&cmd, TPM2_RS_PW, TPM2_SHA256_SIZE);
+		break;
+	case FOUR_SESSIONS:
+		tpm2_put_u32(&cmd, 4 * 9);
+		for (i = 0; i < 4; i++)
+			put_session(&cmd, TPM2_RS_PW, 0);
+		break;
+	case NONCE_PAST_END:
+		tpm2_put_u32(&cmd, 9);
+		tpm2_put_u32(&cmd, TPM2_RS_PW);
+		tpm2_put_u16(&cmd, 0xFFFF);
+		tpm2_put_u8(&cmd, 0);
+		tpm2_put_u16(&cmd, 0);
+		break;
+	case HMAC_TRUNCATED:
+		tpm2_put_u32(&cmd, 4 + 2 + 1 + 2 + 10);
+		tpm2_put_u32(&cmd, TPM2_RS_PW);
+		tpm2_put_u16(&cmd, 0);
+		tpm2_put_u8(&cmd, 0);
+		tpm2_put_u16(&cmd, TPM2_SHA256_SIZE);
+		tpm2_put_bytes(&cmd, digest, 10);
+		break;
+	case NO_AUTH_AREA:
+		break;
+	case NO_AUTH_AREA_NO_PARAMS:
+		return tpm2_run(fd, &cmd, &rsp);
+	}
+	tpm2_put_sign_params(&cmd, digest);
+	return tpm2_run(fd, &cmd, &rsp);
+}
+
+/*
+ * Each malformed authorization area is refused by the RM and never sent
+ * to the TPM; the key named in the command is not even loaded.
+ */
+TEST_F(fault, malformed_auth_area)
+{
+	struct tpm2_census c;
+	struct tpm2_buf cmd, rsp;
+	__u32 key;
+	int fd = self->fd[0];
+	int how;
+
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_NULL, &key,
+					      NULL, NULL));
+	/* the same command, well formed, works */
+	ASSERT_TPM_OK(tpm2_sign(fd, key, digest));
+	ASSERT_ZERO_SLOTS(&c);
+
+	for (how = 0; how <= NO_AUTH_AREA_NO_PARAMS; how++) {
+		TH_LOG("%s", malformed_name[how]);
+		ASSERT_ANSWERED_BY_RM(sign_malformed(fd, key, how),
+				      malformed_refused);
+		ASSERT_ZERO_SLOTS(&c);
+		ASSERT_TPM_OK(tpm2_sign(fd, key, digest));
+	}
+
+	/* a command without handles: GetRandom with ST_SESSIONS, no area */
+	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_GET_RANDOM);
+	tpm2_put_u16(&cmd, 8);
+	ASSERT_ANSWERED_BY_RM(tpm2_run(fd, &cmd, &rsp), malformed_refused);
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_TPM_OK(tpm2_sign(fd, key, digest));
+	ASSERT_EQ(self->before.saved, c.saved);
+}
+
+/* ---- A context that TPM2_Clear made unloadable ------------------------ */
+
+/* TPM2_Clear through /dev/tpm0, with the (empty) lockout authorization */
+static int tpm2_clear(void)
+{
+	struct tpm2_buf cmd, rsp;
+	int fd, ret;
+
+	fd = tpm2_open_wait(TPM2_TPM_DEV);
+	if (fd < 0)
+		return fd;
+	tpm2_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_CLEAR);
+	tpm2_put_u32(&cmd, TPM2_RH_LOCKOUT);
+	tpm2_put_pw_auth(&cmd);
+	ret = tpm2_run(fd, &cmd, &rsp);
+	close(fd);
+	return ret;
+}
+
+/*
+ * TPM2_Clear changes the owner hierarchy's proof: the saved context of an
+ * owner key no longer loads. Its handle, and only it, gets the RM's
+ * REFERENCE_H0 on each use; a null-hierarchy key and a session of the
+ * same space keep working, and the lost key can still be flushed.
+ */
+TEST_F(fault, context_lost_by_clear)
+{
+	const int lost = TPM2_RM_LAYER | TPM2_RC_REFERENCE_H0;
+	__u32 owner_key, null_key, fresh;
+	struct tpm2_session s;
+	struct tpm2_census c;
+	int fd = self->fd[0];
+	int res;
+
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_OWNER, &owner_key,
+					      NULL, NULL));
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_NULL, &null_key,
+					      NULL, NULL));
+	ASSERT_TPM_OK(tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s));
+	ASSERT_TPM_OK(tpm2_sign(fd, owner_key, digest));
+	ASSERT_TPM_OK(tpm2_sign(fd, null_key, digest));
+	ASSERT_HMAC_WORKS(fd, &s);
+	ASSERT_ZERO_SLOTS(&c);
+
+	ASSERT_TPM_OK(tpm2_clear());
+	ASSERT_ZERO_SLOTS(&c);
+
+	res = tpm2_sign(fd, owner_key, digest);
+	ASSERT_EQ(lost, res)
+		TH_LOG("owner key after Clear: %s", tpm2_strerror(res));
+	ASSERT_ZERO_SLOTS(&c);
+	/* and again: the handle stays invalid, with the same error */
+	res = tpm2_sign(fd, owner_key, digest);
+	ASSERT_EQ(lost, res)
+		TH_LOG("owner key after Clear, again: %s",
+		       tpm2_strerror(res));
+
+	/* the rest of the space is intact */
+	ASSERT_TPM_OK(tpm2_sign(fd, null_key, digest));
+	ASSERT_HMAC_WORKS(fd, &s);
+	ASSERT_SPACE_OBJECTS(fd, 2);
+	ASSERT_ZERO_SLOTS(&c);
+
+	/* the lost handle can be flushed, and is then unknown */
+	ASSERT_TPM_OK(tpm2_flush_context(fd, owner_key));
+	ASSERT_SPACE_OBJECTS(fd, 1);
+	res = tpm2_sign(fd, owner_key, digest);
+	ASSERT_EQ(-EINVAL, res)
+		TH_LOG("flushed owner key: %s", tpm2_strerror(res));
+
+	/* the new owner hierarchy works through the space */
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_OWNER, &fresh,
+					      NULL, NULL));
+	ASSERT_TPM_OK(tpm2_sign(fd, fresh, digest));
+	ASSERT_TPM_OK(tpm2_sign(fd, null_key, digest));
+	ASSERT_TPM_OK(tpm2_flush_context(fd, s.handle));
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_EQ(self->before.saved, c.saved);
+}
+
+/* ---- A chip that goes away: vtpm_proxy ---------------------------------- */
+
+#define VTPM_SET_LOCALITY	0x20001000
+
+/*
+ * The TPM behind the proxy: each command goes to /dev/tpm0 and its answer
+ * back, but for the proxy's own locality command. Runs until the proxy is
+ * closed or the process is killed.
+ */
+static int serve_vtpm(int proxy)
+{
+	struct tpm2_buf cmd, rsp;
+	ssize_t n;
+	int tpm;
+
+	tpm = tpm2_open_wait(TPM2_TPM_DEV);
+	if (tpm < 0)
+		return 1;
+	for (;;) {
+		n = read(proxy, cmd.data, sizeof(cmd.data));
+		if (n < TPM2_HEADER_SIZE)
+			return n < 0 && errno == EINTR ? 2 : 0;
+		cmd.len = n;
+		cmd.bad = false;
+		if (((__u32)cmd.data[6] << 24 | cmd.data[7] << 16 |
+		     cmd.data[8] << 8 | cmd.data[9]) == VTPM_SET_LOCALITY) {
+			tpm2_cmd_init(&rsp, TPM2_ST_NO_SESSIONS, 0);
+			tpm2_cmd_finish(&rsp);
+		} else if (tpm2_transmit(tpm, &cmd, &rsp)) {
+			return 3;
+		}
+		if (write(proxy, rsp.data, rsp.len) != (ssize_t)rsp.len)
+			return 0;
+	}
+}
+
+/* The kernel log since @kmsg was opened has no oops, BUG or WARNING */
+static bool kmsg_clean(struct __test_metadata *_metadata, int kmsg)
+{
+	static const char * const bad[] = {
+		"BUG:", "WARNING:", "Oops", "KASAN", "UBSAN",
+		"general protection", "refcount_t:", "list_del corruption",
+	};
+	char rec[2048];
+	bool clean = true;
+	unsigned int i;
+	ssize_t n;
+
+	for (;;) {
+		n = read(kmsg, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* records were overwritten */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		for (i = 0; i < ARRAY_SIZE(bad); i++) {
+			if (!strstr(rec, bad[i]))
+				continue;
+			TH_LOG("kernel: %s", rec);
+			clean = false;
+		}
+	}
+	return clean;
+}
+
+/* Wait up to 10 s for @path to exist (@exist) or to be gone */
+static bool wait_path(const char *path, bool exist)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (!access(path, F_OK) == exist)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * A vTPM whose proxy is closed while a file of its resource manager holds
+ * an object, a session and a client-saved session: the file's later
+ * write, read and close fail cleanly, with nothing in the kernel log.
+ * (CVE-2022-49287 was a use after free on that close.)
+ */
+TEST_F_TIMEOUT(fault, vtpm_unplug, 120)
+{
+	struct vtpm_proxy_new_dev dev = { .flags = VTPM_PROXY_FLAG_TPM2 };
+	struct tpm2_session s, s2;
+	struct tpm2_context ctx;
+	struct tpm2_census c;
+	struct tpm2_buf cmd;
+	char rm_path[32];
+	int vtpmx, kmsg, rm, rm2, status, i, res;
+	__u32 key, h;
+	__u8 buf[8];
+	__u16 got;
+	ssize_t n;
+	pid_t server;
+
+	if (access(VTPMX_DEV, R_OK | W_OK))
+		SKIP(return, "%s is needed (CONFIG_TCG_VTPM_PROXY)",
+		     VTPMX_DEV);
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, kmsg);
+	ASSERT_LE(0, lseek(kmsg, 0, SEEK_END));
+
+	/* the vTPM's server holds /dev/tpm0 while it lives */
+	vtpmx = open(VTPMX_DEV, O_RDWR);
+	ASSERT_LE(0, vtpmx);
+	ASSERT_EQ(0, ioctl(vtpmx, VTPM_PROXY_IOC_NEW_DEV, &dev))
+		TH_LOG("VTPM_PROXY_IOC_NEW_DEV: %s", strerror(errno));
+	close(vtpmx);
+	server = fork();
+	ASSERT_LE(0, server);
+	if (!server)
+		_exit(serve_vtpm(dev.fd));
+
+	snprintf(rm_path, sizeof(rm_path), "/dev/tpmrm%u", dev.tpm_num);
+	TH_LOG("vTPM %s", rm_path);
+	ASSERT_TRUE(wait_path(rm_path, true))
+		TH_LOG("%s did not appear", rm_path);
+	rm = tpm2_open(rm_path);
+	ASSERT_LE(0, rm);
+	rm2 = tpm2_open(rm_path);
+	ASSERT_LE(0, rm2);
+
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(rm, TPM2_RH_NULL, &key,
+					      NULL, NULL));
+	ASSERT_TPM_OK(tpm2_sign(rm, key, digest));
+	ASSERT_TPM_OK(tpm2_start_auth_session(rm, TPM2_SE_HMAC, &s));
+	ASSERT_HMAC_WORKS(rm, &s);
+	ASSERT_TPM_OK(tpm2_start_auth_session(rm, TPM2_SE_POLICY, &s2));
+	ASSERT_TPM_OK(tpm2_context_save(rm, s2.handle, &ctx));
+	ASSERT_TPM_OK(tpm2_get_random(rm2, buf, sizeof(buf), &got));
+
+	/* unplug: the server goes, then the last reference to the proxy */
+	ASSERT_EQ(0, kill(server, SIGKILL));
+	ASSERT_EQ(server, waitpid(server, &status, 0));
+	close((int)dev.fd);
+	ASSERT_TRUE(wait_path(rm_path, false))
+		TH_LOG("%s is still there", rm_path);
+
+	/* the open files fail cleanly, again and again */
+	for (i = 0; i < 2; i++) {
+		res = tpm2_get_random(rm, buf, sizeof(buf), &got);
+		TH_LOG("GetRandom on the unplugged vTPM: %s",
+		       tpm2_strerror(res));
+		ASSERT_GT(0, res);
+		res = tpm2_sign(rm, key, digest);
+		ASSERT_GT(0, res);
+		n = read(rm, buf, sizeof(buf));
+		ASSERT_GE(0, n);
+	}
+	tpm2_cmd_init(&cmd, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_RANDOM);
+	tpm2_put_u16(&cmd, 8);
+	tpm2_cmd_finish(&cmd);
+	n = write(rm2, cmd.data, cmd.len);
+	ASSERT_GT(0, n);
+	ASSERT_EQ(0, close(rm));
+	ASSERT_EQ(0, close(rm2));
+	ASSERT_EQ(-ENOENT, tpm2_open(rm_path));
+	ASSERT_TRUE(kmsg_clean(_metadata, kmsg));
+	close(kmsg);
+
+	/* the real TPM: nothing loaded; drop the sessions the vTPM left */
+	ASSERT_ZERO_SLOTS(&c);
+	if (c.saved > self->before.saved) {
+		int fd = tpm2_open_wait(TPM2_TPM_DEV);
+
+		ASSERT_LE(0, fd);
+		for (i = 0; i < c.saved; i++) {
+			h = c.saved_h[i];
+			if (tpm2_census_saved(&self->before, h))
+				continue;
+			/* swtpm lists them all as 0x02: try both types */
+			if (tpm2_flush_context(fd, h))
+				tpm2_flush_context(fd, (h & ~TPM2_HT_MASK) |
+						   TPM2_HT_POLICY_SESSION);
+		}
+		close(fd);
+		TH_LOG("%zu sessions of the vTPM flushed",
+		       c.saved - self->before.saved);
+	}
+
+	/* /dev/tpmrm0 is unaffected */
+	ASSERT_TPM_OK(tpm2_get_random(self->fd[0], buf, sizeof(buf), &got));
+	ASSERT_ZERO_SLOTS(&c);
+	ASSERT_EQ(self->before.saved, c.saved);
+}
+
+TEST_HARNESS_MAIN
