@@ -117,6 +117,8 @@ struct tpm2_rm_session {
  * @flush_sess:	the space's session a FlushContext names, or NULL
  * @new_obj:	object the TPM returned a handle for, or NULL
  * @new_sess:	new session the TPM returned a handle for, or NULL
+ * @load_blob:	copy of the object context a ContextLoad sends, or NULL
+ * @load_len:	its length
  */
 struct tpm2_rm_cmd {
 	u32 cc;
@@ -136,6 +138,8 @@ struct tpm2_rm_cmd {
 	struct tpm2_rm_session *flush_sess;
 	struct tpm2_rm_object *new_obj;
 	struct tpm2_rm_session *new_sess;
+	u8 *load_blob;
+	u16 load_len;
 };
 
 /**
