@@ -166,7 +166,8 @@ int tpm2_load_context(struct tpm_chip *chip, u8 *buf,
 	if (tpm2_rc_value(rc) == TPM2_RC_HANDLE || rc == TPM2_RC_REFERENCE_H0)
 		return -ENOENT;
 	if (rc) {
-		dev_warn(&chip->dev, "%s: TPM error 0x%04x\n", __func__, rc);
+		dev_warn_ratelimited(&chip->dev, "%s: TPM error 0x%04x\n",
+				     __func__, rc);
 		return -EFAULT;
 	}
 	*offset += len;
@@ -198,7 +199,8 @@ int tpm2_save_context(struct tpm_chip *chip, u32 handle, u8 *buf,
 	if (rc < 0)
 		return rc;
 	if (rc) {
-		dev_warn(&chip->dev, "%s: TPM error 0x%04x\n", __func__, rc);
+		dev_warn_ratelimited(&chip->dev, "%s: TPM error 0x%04x\n",
+				     __func__, rc);
 		return -EFAULT;
 	}
 	if (*offset + len > buf_size) {

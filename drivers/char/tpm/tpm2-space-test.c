@@ -657,20 +657,36 @@ static void tpm2_space_quotas(struct kunit *test)
 	unsigned int old_obj = tpm2_space_max_objects;
 	unsigned int old_sess = tpm2_space_max_sessions;
 	struct tpm_space *space = space_open(test);
+	unsigned int before;
+	long answers;
 	struct tpm_buf b;
-	u32 obj, sess;
+	u32 obj, sess, len;
 
 	tpm2_space_max_objects = 1;
 	tpm2_space_max_sessions = 1;
 	obj = space_create_primary(test, space);
 	sess = space_start_session(test, space, TPM2_SE_HMAC);
 
+	/* refused before anything reaches the TPM */
+	before = tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC);
+	answers = atomic_long_read(&ctx->chip->rm->stats.rm_answers);
 	build_create_primary(test, &b);
 	space_send(test, space, &b);
 	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x902);
 	build_start_auth_session(test, &b, TPM2_SE_POLICY);
 	space_send(test, space, &b);
 	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x903);
+	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, obj);
+	len = space_send_ok(test, space, &b) - TPM_HEADER_SIZE;
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
+	tpm_buf_append(&b, ctx->buf + TPM_HEADER_SIZE, len);
+	space_send(test, space, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x902);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC),
+			before);
+	KUNIT_EXPECT_EQ(test,
+			atomic_long_read(&ctx->chip->rm->stats.rm_answers),
+			answers + 4);
 	tpm2_space_max_objects = old_obj;
 	tpm2_space_max_sessions = old_sess;
 
@@ -738,6 +754,119 @@ static void tpm2_space_context_rules(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE), sess);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+}
+
+/*
+ * ContextSave of an object is answered from the context the space holds,
+ * without a TPM command, and that context loads in another space. A
+ * ContextLoad keeps the client's context, so the new object is not saved.
+ */
+static void tpm2_space_object_context_save_load(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_stats *stats = &ctx->chip->rm->stats;
+	struct tpm_space *a = space_open(test);
+	struct tpm_space *b = space_open(test);
+	struct tpm2_rm_object *kept;
+	u32 obj, copy, len;
+	struct tpm_buf cmd;
+	long answers;
+	u8 blob[64];
+
+	obj = space_create_primary(test, a);
+	tpm2_fake_reset_counters(ctx->fake);
+	answers = atomic_long_read(&stats->rm_answers);
+	len = space_context_save(test, a, obj, blob);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC),
+			0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&stats->rm_answers),
+			answers + 1);
+	KUNIT_ASSERT_LE(test, len, sizeof(blob));
+	KUNIT_EXPECT_EQ(test, rsp_u32(test, 2), TPM_HEADER_SIZE + len);
+	KUNIT_EXPECT_EQ(test, get_unaligned_be32(blob + TPM2_CONTEXT_HANDLE_OFF),
+			TPM2_FAKE_HT_TRANSIENT);
+
+	/* one load, one flush, and no save of what the client sent */
+	space_context_load(test, b, blob, len);
+	KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	copy = rsp_u32(test, TPM_HEADER_SIZE);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_SAVE), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_LOAD), 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_FLUSH_CONTEXT), 1);
+	kept = tpm2_rm_object_find(b, copy);
+	KUNIT_ASSERT_NOT_NULL(test, kept);
+	KUNIT_ASSERT_EQ(test, kept->len, len);
+	KUNIT_EXPECT_MEMEQ(test, kept->blob, blob, len);
+	/* and the kept context is the one loaded for the next command */
+	KUNIT_EXPECT_EQ(test, space_read_public(test, b, copy), 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_SAVE), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+
+	/* the space's copy is unchanged by the client's use of it */
+	tpm2_fake_reset_counters(ctx->fake);
+	KUNIT_EXPECT_EQ(test, space_context_save(test, b, copy, blob), len);
+	KUNIT_EXPECT_MEMEQ(test, blob, kept->blob, len);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC),
+			0);
+
+	/* a stale object gets its usual error, still without a TPM command */
+	tpm2_fake_inject(ctx->fake, TPM2_CC_CONTEXT_LOAD, 1,
+			 TPM2_FAKE_RC_INTEGRITY_P1);
+	build_one_handle(test, &cmd, TPM2_CC_READ_PUBLIC, obj);
+	space_send(test, a, &cmd);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x910);
+	tpm2_fake_reset_counters(ctx->fake);
+	build_one_handle(test, &cmd, TPM2_CC_CONTEXT_SAVE, obj);
+	space_send(test, a, &cmd);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x910);
+	/* an unknown virtual handle fails the write, as Linux always did */
+	build_one_handle(test, &cmd, TPM2_CC_CONTEXT_SAVE, copy + 1);
+	KUNIT_EXPECT_EQ(test, space_send(test, b, &cmd), (ssize_t)-EINVAL);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC),
+			0);
+}
+
+/*
+ * What an idle, empty space costs: a struct tpm_space, which tpmrm_open()
+ * allocates together with tpm-dev-common's file_priv, and nothing more.
+ * tpm2_init_space() allocates nothing; all a space allocates later (a
+ * record per object or session, each with its saved context) hangs off
+ * its two lists and is freed when the object or session goes, so a space
+ * whose lists are empty holds no other memory. The limit is 1 KiB; a
+ * field pointing to memory added to struct tpm_space must be counted here.
+ */
+static void tpm2_space_idle_cost(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	size_t init_allocs = 0;
+	struct tpm_buf b;
+	u32 obj, sess;
+
+	KUNIT_EXPECT_LE(test, sizeof(struct tpm_space) + init_allocs, 1024);
+	KUNIT_EXPECT_TRUE(test, list_empty(&space->objects));
+	KUNIT_EXPECT_TRUE(test, list_empty(&space->sessions));
+	KUNIT_EXPECT_EQ(test, space->nr_objects, 0);
+	KUNIT_EXPECT_EQ(test, space->nr_sessions, 0);
+
+	/* memory grows with what is held, and shrinks back */
+	obj = space_create_primary(test, space);
+	sess = space_start_session(test, space, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&space->objects), 1);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&space->sessions), 1);
+	build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, obj);
+	space_send_ok(test, space, &b);
+	build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, sess);
+	space_send_ok(test, space, &b);
+	KUNIT_EXPECT_TRUE(test, list_empty(&space->objects));
+	KUNIT_EXPECT_TRUE(test, list_empty(&space->sessions));
+	KUNIT_EXPECT_EQ(test, space->nr_objects, 0);
+	KUNIT_EXPECT_EQ(test, space->nr_sessions, 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
 }
 
 /* A foreign session is refused in every place, and its owner unharmed. */
@@ -1498,6 +1627,8 @@ static struct kunit_case tpm2_space_test_cases[] = {
 	KUNIT_CASE(tpm2_space_loads_only_named),
 	KUNIT_CASE(tpm2_space_quotas),
 	KUNIT_CASE(tpm2_space_context_rules),
+	KUNIT_CASE(tpm2_space_object_context_save_load),
+	KUNIT_CASE(tpm2_space_idle_cost),
 	KUNIT_CASE(tpm2_space_foreign_session),
 	KUNIT_CASE(tpm2_space_abandoned_session),
 	KUNIT_CASE(tpm2_space_load_errors_stay_local),

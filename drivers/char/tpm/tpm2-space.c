@@ -170,6 +170,9 @@ void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
 		put_session(chip, cmd->auth_sess[i]);
 	put_session(chip, cmd->load_sess);
 	put_session(chip, cmd->new_sess);
+	/* a ContextLoad's context that no new object took */
+	kfree(cmd->load_blob);
+	cmd->load_blob = NULL;
 }
 
 static int rm_answer(struct tpm_chip *chip, u8 *buf, u32 rc)
@@ -418,6 +421,36 @@ static int prepare_context_load(struct tpm_chip *chip,
 	return 0;
 }
 
+/*
+ * ContextSave of an object is answered with the context the space holds.
+ * Between commands that context is current: a new object is saved once,
+ * and a sequence is saved again after every command that names it. Any
+ * space may load it. An unknown or stale object, and a command the TPM
+ * would refuse for its shape, take the usual way and get its error.
+ */
+static int prepare_context_save(struct tpm_chip *chip,
+				struct tpm_space *space, u8 *buf, size_t bufsiz)
+{
+	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_object *obj;
+	u32 len;
+
+	if (cmd->nr_handles != 1 || !tpm2_rm_is_transient(cmd->handle[0]) ||
+	    cmd->tag != TPM2_ST_NO_SESSIONS || cmd->len != TPM_HEADER_SIZE + 4)
+		return 0;
+	obj = tpm2_rm_object_find(space, cmd->handle[0]);
+	if (!obj || obj->stale || !obj->blob)
+		return 0;
+	len = TPM_HEADER_SIZE + obj->len;
+	if (len > bufsiz)
+		return 0;
+	tpm2_rm_answer(buf, TPM2_RC_SUCCESS);
+	memcpy(buf + TPM_HEADER_SIZE, obj->blob, obj->len);
+	put_unaligned_be32(len, buf + 2);
+	atomic_long_inc(&chip->rm->stats.rm_answers);
+	return len;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	u32 x = *(const u32 *)a, y = *(const u32 *)b;
@@ -505,9 +538,50 @@ static int prepare_special(struct tpm_chip *chip, struct tpm_space *space,
 		return prepare_flush(chip, space, buf);
 	case TPM2_CC_CONTEXT_LOAD:
 		return prepare_context_load(chip, space, buf);
+	case TPM2_CC_CONTEXT_SAVE:
+		return prepare_context_save(chip, space, buf, bufsiz);
 	case TPM2_CC_GET_CAPABILITY:
 		return prepare_get_capability(chip, space, buf, bufsiz);
 	}
+	return 0;
+}
+
+/*
+ * A command that would give a full space a new object or session is
+ * refused before it reaches the TPM; commit_new_handle() checks again.
+ * ContextLoad of a session is checked by prepare_context_load(). The
+ * object context a ContextLoad sends is kept for the new object, so that
+ * it need not be saved again; the response will overwrite the command.
+ * tpm2_rm_put_back() frees the copy if no object takes it. Returns 0, the
+ * response code for the client, or -ENOMEM.
+ */
+static int prepare_new_handle(struct tpm_chip *chip, struct tpm_space *space,
+			      const u8 *buf)
+{
+	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	const u8 *blob = buf + cmd->param_off;
+	int len;
+
+	if (!(cmd->attrs & BIT(TPM2_CC_ATTR_RHANDLE)))
+		return 0;
+	if (cmd->cc == TPM2_CC_START_AUTH_SESS)
+		return space->nr_sessions < tpm2_space_max_sessions ? 0 :
+		       TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY;
+	if (cmd->cc == TPM2_CC_CONTEXT_LOAD &&
+	    tpm2_rm_is_session(get_unaligned_be32(blob +
+						  TPM2_CONTEXT_HANDLE_OFF)))
+		return 0;
+	if (space->nr_objects >= tpm2_space_max_objects)
+		return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
+	if (cmd->cc != TPM2_CC_CONTEXT_LOAD)
+		return 0;
+	len = tpm2_rm_context_len(blob, cmd->len - cmd->param_off);
+	if (len < 0)
+		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+	cmd->load_blob = kmemdup(blob, len, GFP_KERNEL);
+	if (!cmd->load_blob)
+		return -ENOMEM;
+	cmd->load_len = len;
 	return 0;
 }
 
@@ -547,6 +621,8 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		goto out;
 
 	rc = resolve_names(chip, space);
+	if (!rc)
+		rc = prepare_new_handle(chip, space, buf);
 	if (!rc) {
 		keep_for_resend(cmd, buf);
 		rc = load_named(chip, buf);
@@ -610,7 +686,11 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 			return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
 		}
 		obj->phandle = h;
-		obj->dirty = true;
+		/* a ContextLoad's context needs no save */
+		obj->blob = cmd->load_blob;
+		obj->len = cmd->load_len;
+		obj->dirty = !obj->blob;
+		cmd->load_blob = NULL;
 		cmd->new_obj = obj;
 		put_unaligned_be32(obj->vhandle, buf + TPM_HEADER_SIZE);
 		return 0;

@@ -142,6 +142,8 @@ struct tpm2_rm_session {
  * @bufsiz:	size of the command buffer
  * @resend:	the client's command as written, kept for commands the
  *		resource manager may send again after making room
+ * @load_blob:	copy of the object context a ContextLoad sends, or NULL
+ * @load_len:	its length
  */
 struct tpm2_rm_cmd {
 	u32 cc;
@@ -163,6 +165,8 @@ struct tpm2_rm_cmd {
 	struct tpm2_rm_session *new_sess;
 	size_t bufsiz;
 	u8 *resend;
+	u8 *load_blob;
+	u16 load_len;
 };
 
 /**
