@@ -160,8 +160,7 @@ unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
  * @chip: the chip, with its ops held
  * @victim: from tpm2_rm_pick_victim()
  *
- * The owner's record of the session becomes a tombstone; an abandoned
- * session has no owner to tell and is forgotten.
+ * See tpm2_rm_session_forget() for what becomes of the record.
  */
 void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
 {
@@ -169,10 +168,7 @@ void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
 			    victim->handle);
 	tpm2_rm_flush(chip, victim->handle);
 	atomic_long_inc(&chip->rm->stats.evictions);
-	if (victim->space)
-		tpm2_rm_session_bury(victim);
-	else
-		tpm2_rm_session_del(victim);
+	tpm2_rm_session_forget(victim);
 }
 
 /**

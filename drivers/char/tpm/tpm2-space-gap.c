@@ -113,10 +113,7 @@ static void regap_lost(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 {
 	if (loaded)
 		tpm2_rm_flush(chip, sess->handle);
-	if (sess->space)
-		tpm2_rm_session_bury(sess);
-	else
-		tpm2_rm_session_del(sess);
+	tpm2_rm_session_forget(sess);
 }
 
 /* Loads and saves @sess again. Returns 0, a TPM response code or -errno. */

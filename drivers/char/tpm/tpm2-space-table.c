@@ -214,6 +214,21 @@ void tpm2_rm_session_bury(struct tpm2_rm_session *sess)
 }
 
 /**
+ * tpm2_rm_session_forget() - drop a session the TPM no longer has
+ * @sess: a session of a space, or an abandoned one
+ *
+ * An owner is told through a tombstone; an abandoned session has nobody
+ * to tell and goes at once.
+ */
+void tpm2_rm_session_forget(struct tpm2_rm_session *sess)
+{
+	if (sess->space)
+		tpm2_rm_session_bury(sess);
+	else
+		tpm2_rm_session_del(sess);
+}
+
+/**
  * tpm2_rm_session_is_saved() - is the session's context outside the TPM?
  * @sess: a session the resource manager knows
  *

@@ -252,6 +252,7 @@ struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
 					    u32 handle);
 void tpm2_rm_session_del(struct tpm2_rm_session *sess);
 void tpm2_rm_session_bury(struct tpm2_rm_session *sess);
+void tpm2_rm_session_forget(struct tpm2_rm_session *sess);
 void tpm2_rm_trim_tombstones(struct tpm_space *space);
 bool tpm2_rm_session_is_saved(const struct tpm2_rm_session *sess);
 void tpm2_rm_session_claim(struct tpm_space *space,
