@@ -27,15 +27,12 @@
 #include "../kselftest_harness.h"
 #include "tpm2_util.h"
 
-#define RM_DEV		"/dev/tpmrm0"
-#define TPM_DEV		"/dev/tpm0"
-#define CENSUS_MAX	256
+/* Room for every session the TPM may have, with the census's margin */
+#define MAX_ACTIVE	(TPM2T_CENSUS_MAX / 2)
 
-#define RM_LAYER	0x000B0000
-#define RM_RC(rc)	(RM_LAYER | (rc))
 /* What the owner of an evicted session gets when it names it */
-#define EVICTED_H0	RM_RC(TPM2_RC_REFERENCE_H0)
-#define EVICTED_S0	RM_RC(TPM2_RC_REFERENCE_S0)
+#define EVICTED_H0	TPM2T_RM_RC(TPM2_RC_REFERENCE_H0)
+#define EVICTED_S0	TPM2T_RM_RC(TPM2_RC_REFERENCE_S0)
 
 /* The resource manager's defaults, used where the parameters are absent */
 #define GRACE_MS	2000
@@ -59,106 +56,22 @@ static void sleep_ms(long ms)
 		;
 }
 
-static void *shared_alloc(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static int open_tpm0(void)
-{
-	int tries = 0;
-	int fd;
-
-	/* /dev/tpm0 is exclusive; wait for a previous user's close */
-	while ((fd = tpm2_open(TPM_DEV)) == -EBUSY && ++tries < 200)
-		usleep(10000);
-	return fd;
-}
-
-/* The TPM's own view, read through /dev/tpm0 */
-struct census {
-	size_t transient;	/* loaded objects */
-	size_t loaded;		/* loaded sessions */
-	size_t saved;		/* saved (active, not loaded) sessions */
-};
-
-static int census_fd(int fd, struct census *c)
-{
-	__u32 h[CENSUS_MAX];
-	int res;
-
-	res = tpm2_count_handles(fd, TPM2_HR_TRANSIENT, &c->transient);
-	if (!res)
-		res = tpm2_count_handles(fd, TPM2_HR_LOADED_SESSION,
-					 &c->loaded);
-	if (!res)
-		res = tpm2_get_handles(fd, TPM2_HR_SAVED_SESSION, h,
-				       CENSUS_MAX, &c->saved);
-	return res;
-}
-
-/*
- * @tpm0: an open /dev/tpm0 of the test (an outside holder), or -1 to open
- * one for the count
- */
-static void take_census(struct __test_metadata *_metadata, int tpm0,
-			struct census *c)
-{
-	int fd = tpm0 >= 0 ? tpm0 : open_tpm0();
-
-	ASSERT_LE(0, fd)
-		TH_LOG("open %s: %s", TPM_DEV, strerror(-fd));
-	ASSERT_TPM_OK(census_fd(fd, c));
-	if (tpm0 < 0)
-		close(fd);
-}
-
-/*
- * The zero-slot rule: between commands the TPM holds only what outside
- * holders loaded (@objects, @sessions through @tpm0, or none).
- */
-#define ZERO_SLOTS(tpm0, objects, sessions) do {			\
-	struct census __c;						\
-									\
-	take_census(_metadata, tpm0, &__c);				\
-	ASSERT_EQ((size_t)(objects), __c.transient)			\
-		TH_LOG("line %d: the RM left objects loaded", __LINE__); \
-	ASSERT_EQ((size_t)(sessions), __c.loaded)			\
-		TH_LOG("line %d: the RM left sessions loaded", __LINE__); \
-} while (0)
-
-/*
- * Use a session: an audited GetRandom for an HMAC session (authorization
- * area: its response HMAC proves the TPM used this very session), a
- * PolicyGetDigest for a policy session (handle area).
- */
-static int use_session(int fd, struct tpm2_session *s)
-{
-	__u8 buf[TPM2_SHA256_SIZE];
-	__u16 got = 0;
-	int res;
-
-	if (s->type == TPM2_SE_POLICY)
-		return tpm2_policy_get_digest(fd, s->handle, buf);
-	res = tpm2_get_random_hmac(fd, s, buf, 8, &got);
-	if (!res && got != 8)
-		res = -EPROTO;
-	return res;
-}
-
 /* The defined error for an evicted session, by where @s is named */
-static int evicted_rc(const struct tpm2_session *s)
+static int evicted_rc(const struct tpm2t_session *s)
 {
 	return s->type == TPM2_SE_POLICY ? EVICTED_H0 : EVICTED_S0;
 }
 
+/* @res is the response code @rc, in any layer */
+static bool rc_is(int res, __u32 rc)
+{
+	return res > 0 && (res & ~TPM2_RC_LAYER_MASK) == rc;
+}
+
 static bool is_exhaustion(int res)
 {
-	return res > 0 && ((res & ~TPM2_RC_LAYER_MASK) == TPM2_RC_SESSION_HANDLES ||
-			   (res & ~TPM2_RC_LAYER_MASK) == TPM2_RC_SESSION_MEMORY);
+	return rc_is(res, TPM2_RC_SESSION_HANDLES) ||
+	       rc_is(res, TPM2_RC_SESSION_MEMORY);
 }
 
 /* A counter of space_stats, or -1 where there is none (upstream) */
@@ -166,14 +79,14 @@ static long counter(const char *name)
 {
 	long v;
 
-	return tpm2_read_rm_counter(TPM2_RM_STATS_PATH, name, &v) ? -1 : v;
+	return tpm2t_read_rm_counter(name, &v) ? -1 : v;
 }
 
 static long param_or(const char *name, long def)
 {
 	long v;
 
-	return tpm2_read_param(name, &v) ? def : v;
+	return tpm2t_read_param(name, &v) ? def : v;
 }
 
 /* An outside holder of TPM slots, through /dev/tpm0 */
@@ -187,7 +100,7 @@ FIXTURE(exhaust) {
 	long grace_ms, wait_ms;
 	long max_sessions;	/* to restore, or -1 */
 	__u32 active_max;	/* the TPM's ACTIVE_SESSIONS_MAX */
-	struct census before;
+	struct tpm2t_census before, now;
 	struct holder out;	/* flushed on teardown */
 };
 
@@ -198,24 +111,22 @@ FIXTURE_SETUP(exhaust)
 	self->max_sessions = -1;
 	self->out.fd = -1;
 	self->out.nr = 0;
-	if (access(RM_DEV, R_OK | W_OK) || access(TPM_DEV, R_OK | W_OK))
-		SKIP(return, "%s and %s are needed", RM_DEV, TPM_DEV);
+	if (!tpm2t_devices_usable())
+		SKIP(return, TPM2T_DEVICES_NEEDED);
 
 	self->grace_ms = param_or("space_session_grace_ms", GRACE_MS);
 	self->wait_ms = param_or("space_session_wait_ms", WAIT_MS);
 
-	fd = open_tpm0();
+	fd = tpm2t_open_wait(TPM2T_TPM_DEV);
 	ASSERT_LE(0, fd)
-		TH_LOG("open %s: %s", TPM_DEV, strerror(-fd));
-	ASSERT_TPM_OK(tpm2_get_property(fd, TPM2_PT_ACTIVE_SESSIONS_MAX,
-					&self->active_max));
+		TH_LOG("open %s: %s", TPM2T_TPM_DEV, strerror(-fd));
+	ASSERT_TPM_OK(tpm2t_get_property(fd, TPM2_PT_ACTIVE_SESSIONS_MAX,
+					 &self->active_max));
 	close(fd);
 	ASSERT_LE(16, self->active_max);
-	ASSERT_GE(CENSUS_MAX / 2, self->active_max);
+	ASSERT_GE(MAX_ACTIVE, self->active_max);
 
-	take_census(_metadata, -1, &self->before);
-	ASSERT_EQ(0, self->before.transient);
-	ASSERT_EQ(0, self->before.loaded);
+	ASSERT_ZERO_SLOTS(&self->before);
 	if (self->before.saved)
 		TH_LOG("%zu sessions already active in the TPM",
 		       self->before.saved);
@@ -231,19 +142,19 @@ FIXTURE_TEARDOWN_PARENT(exhaust)
 	int fd, i, res;
 
 	if (self->max_sessions >= 0)
-		tpm2_write_param("space_max_sessions", self->max_sessions);
+		tpm2t_write_param("space_max_sessions", self->max_sessions);
 	if (!self->out.nr)
 		return;
-	fd = open_tpm0();
+	fd = tpm2t_open_wait(TPM2T_TPM_DEV);
 	if (fd < 0) {
-		TH_LOG("teardown: open %s: %s", TPM_DEV, strerror(-fd));
+		TH_LOG("teardown: open %s: %s", TPM2T_TPM_DEV, strerror(-fd));
 		return;
 	}
 	for (i = 0; i < self->out.nr; i++) {
-		res = tpm2_flush_context(fd, self->out.held[i]);
+		res = tpm2t_flush_context(fd, self->out.held[i]);
 		if (res)
 			TH_LOG("teardown: flush of 0x%08x: %s",
-			       self->out.held[i], tpm2_strerror(res));
+			       self->out.held[i], tpm2t_strerror(res));
 	}
 	close(fd);
 }
@@ -254,27 +165,83 @@ static void raise_max_sessions(struct __test_metadata *_metadata, long *saved)
 {
 	long old;
 
-	if (tpm2_read_param("space_max_sessions", &old)) {
+	if (tpm2t_read_param("space_max_sessions", &old)) {
 		TH_LOG("no space_max_sessions: a file keeps its default limit");
 		return;
 	}
 	if (old >= HOG_MAX_SESSIONS)
 		return;
 	*saved = old;
-	ASSERT_EQ(0, tpm2_write_param("space_max_sessions",
-				      HOG_MAX_SESSIONS));
+	ASSERT_EQ(0, tpm2t_write_param("space_max_sessions",
+				       HOG_MAX_SESSIONS));
 }
 
-/* All sessions the resource manager kept of closed files are gone */
-#define ASSERT_NO_LEAK() do {						\
-	struct census __c;						\
-									\
-	take_census(_metadata, -1, &__c);				\
-	ASSERT_EQ(0, __c.transient);					\
-	ASSERT_EQ(0, __c.loaded);					\
-	ASSERT_EQ(self->before.saved, __c.saved)			\
-		TH_LOG("sessions left active in the TPM");		\
-} while (0)
+/*
+ * Start @nr HMAC sessions into @s[]: all in the file @fd, or, with @fd
+ * -1, each in a file of its own, opened into @fds[].
+ */
+static void start_sessions(struct __test_metadata *_metadata, int fd,
+			   int *fds, struct tpm2t_session *s, int nr,
+			   const char *who)
+{
+	int i, res;
+
+	for (i = 0; i < nr; i++) {
+		if (fds) {
+			fds[i] = tpm2t_open(TPM2T_RM_DEV);
+			ASSERT_LE(0, fds[i]);
+			fd = fds[i];
+		}
+		res = tpm2t_start_auth_session(fd, TPM2_SE_HMAC, &s[i]);
+		ASSERT_EQ(0, res)
+			TH_LOG("%s's session %d: %s", who, i,
+			       tpm2t_strerror(res));
+	}
+}
+
+/* What the owners of idle sessions find when they use them again */
+struct uses {
+	int alive;	/* the session works */
+	int evicted;	/* the owner is told, with the defined error */
+	int other;	/* anything else: a failure */
+};
+
+/* Use @s through @fd and count the outcome; true if it was evicted */
+static bool count_use(struct __test_metadata *_metadata, struct uses *u,
+		      int fd, struct tpm2t_session *s, const char *who, int i)
+{
+	int res = tpm2t_use_session(fd, s);
+
+	if (!res) {
+		u->alive++;
+		return false;
+	}
+	if (res == evicted_rc(s)) {
+		u->evicted++;
+		return true;
+	}
+	u->other++;
+	TH_LOG("%s %d: use: %s", who, i, tpm2t_strerror(res));
+	return false;
+}
+
+/* Steps of many clients that must all succeed */
+struct failures {
+	int nr;		/* steps that failed */
+	int n905;	/* of them with TPM_RC_SESSION_HANDLES */
+	int first;	/* the client of the first failure, or -1 */
+	int first_res;
+};
+
+static void count_failure(struct failures *f, int i, int res)
+{
+	f->nr++;
+	f->n905 += rc_is(res, TPM2_RC_SESSION_HANDLES);
+	if (f->first < 0) {
+		f->first = i;
+		f->first_res = res;
+	}
+}
 
 #define NR_DAEMONS	60
 #define NR_CLIENTS	200
@@ -282,31 +249,31 @@ static void raise_max_sessions(struct __test_metadata *_metadata, long *saved)
 #define NR_USES		10
 
 struct client_result {
-	int res;	/* 0, or the failure (tpm2_util convention) */
+	int res;	/* 0, or the failure (tpm2_util.h convention) */
 	int step;	/* 0 open, 1 start, 2.. uses, 2 + NR_USES flush */
 	int done;
 };
 
 static void run_client(struct client_result *r)
 {
-	struct tpm2_session s;
+	struct tpm2t_session s;
 	int fd, i;
 
 	r->step = 0;
-	fd = tpm2_open(RM_DEV);
+	fd = tpm2t_open(TPM2T_RM_DEV);
 	if (fd < 0) {
 		r->res = fd;
 		return;
 	}
 	r->step = 1;
-	r->res = tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s);
+	r->res = tpm2t_start_auth_session(fd, TPM2_SE_HMAC, &s);
 	for (i = 0; !r->res && i < NR_USES; i++) {
 		r->step = 2 + i;
-		r->res = use_session(fd, &s);
+		r->res = tpm2t_use_session(fd, &s);
 	}
 	if (!r->res) {
 		r->step = 2 + NR_USES;
-		r->res = tpm2_flush_context(fd, s.handle);
+		r->res = tpm2t_flush_context(fd, s.handle);
 	}
 	close(fd);
 	r->done = 1;
@@ -321,25 +288,21 @@ static void run_client(struct client_result *r)
  */
 TEST_F_TIMEOUT(exhaust, idle_daemons_and_200_clients, 300)
 {
-	struct tpm2_session ds[NR_DAEMONS];
+	struct tpm2t_session ds[NR_DAEMONS];
+	struct failures f = { .first = -1 };
 	int dfd[NR_DAEMONS], status, i, w;
-	int failed = 0, n905 = 0, lost = 0, first = -1;
-	int alive = 0, evicted = 0, other = 0;
+	struct uses u = { 0 };
 	struct client_result *r;
+	int lost = 0;
 	long ev0, ev1, t0;
 	pid_t pid[NR_WORKERS];
 
-	for (i = 0; i < NR_DAEMONS; i++) {
-		dfd[i] = tpm2_open(RM_DEV);
-		ASSERT_LE(0, dfd[i]);
-		ASSERT_TPM_OK(tpm2_start_auth_session(dfd[i], TPM2_SE_HMAC,
-						      &ds[i]));
-	}
-	ZERO_SLOTS(-1, 0, 0);
+	start_sessions(_metadata, -1, dfd, ds, NR_DAEMONS, "daemon");
+	ASSERT_ZERO_SLOTS(&self->now);
 	sleep_ms(self->grace_ms + 500);
 	ev0 = counter("sessions_evicted");
 
-	r = shared_alloc(NR_CLIENTS * sizeof(*r));
+	r = tpm2t_shared_alloc(NR_CLIENTS * sizeof(*r));
 	ASSERT_NE(NULL, r);
 	t0 = now_ms();
 	for (w = 0; w < NR_WORKERS; w++) {
@@ -358,55 +321,39 @@ TEST_F_TIMEOUT(exhaust, idle_daemons_and_200_clients, 300)
 		    !WIFEXITED(status) || WEXITSTATUS(status))
 			lost++;
 	}
-	for (i = 0; i < NR_CLIENTS; i++) {
-		if (r[i].done && !r[i].res)
-			continue;
-		failed++;
-		if ((r[i].res & ~TPM2_RC_LAYER_MASK) == TPM2_RC_SESSION_HANDLES)
-			n905++;
-		if (first < 0)
-			first = i;
-	}
+	for (i = 0; i < NR_CLIENTS; i++)
+		if (!r[i].done || r[i].res)
+			count_failure(&f, i, r[i].res);
 	TH_LOG("%d clients in %ld ms: %d failed, %d of them with 0x905",
-	       NR_CLIENTS, now_ms() - t0, failed, n905);
-	if (first >= 0)
-		TH_LOG("first failure: client %d at step %d: %s%s", first,
-		       r[first].step, tpm2_strerror(r[first].res),
-		       r[first].done ? "" : " (did not finish)");
-	ZERO_SLOTS(-1, 0, 0);
+	       NR_CLIENTS, now_ms() - t0, f.nr, f.n905);
+	if (f.first >= 0)
+		TH_LOG("first failure: client %d at step %d: %s%s", f.first,
+		       r[f.first].step, tpm2t_strerror(f.first_res),
+		       r[f.first].done ? "" : " (did not finish)");
+	ASSERT_ZERO_SLOTS(&self->now);
 
-	for (i = 0; i < NR_DAEMONS; i++) {
-		int res = use_session(dfd[i], &ds[i]);
-
-		if (!res) {
-			alive++;
-		} else if (res == evicted_rc(&ds[i])) {
-			evicted++;
-		} else {
-			other++;
-			TH_LOG("daemon %d: %s", i, tpm2_strerror(res));
-		}
-	}
+	for (i = 0; i < NR_DAEMONS; i++)
+		count_use(_metadata, &u, dfd[i], &ds[i], "daemon", i);
 	ev1 = counter("sessions_evicted");
 	TH_LOG("daemons: %d sessions alive, %d evicted and told, %d other errors",
-	       alive, evicted, other);
+	       u.alive, u.evicted, u.other);
 	TH_LOG("sessions_evicted %ld -> %ld", ev0, ev1);
-	ZERO_SLOTS(-1, 0, 0);
+	ASSERT_ZERO_SLOTS(&self->now);
 
 	ASSERT_EQ(0, lost);
-	ASSERT_EQ(0, failed);
-	ASSERT_EQ(0, other);
+	ASSERT_EQ(0, f.nr);
+	ASSERT_EQ(0, u.other);
 	/* 60 + up to 10 sessions do not fit into 64 */
-	ASSERT_LE(1, evicted);
-	ASSERT_EQ(NR_DAEMONS, alive + evicted);
+	ASSERT_LE(1, u.evicted);
+	ASSERT_EQ(NR_DAEMONS, u.alive + u.evicted);
 	if (ev0 >= 0 && ev1 >= 0)
-		ASSERT_EQ(evicted, ev1 - ev0);
+		ASSERT_EQ(u.evicted, ev1 - ev0);
 
 	/* a told daemon starts again */
 	for (i = 0; i < NR_DAEMONS; i++)
 		close(dfd[i]);
 	munmap(r, NR_CLIENTS * sizeof(*r));
-	ASSERT_NO_LEAK();
+	ASSERT_NO_LEAK(&self->now, &self->before);
 }
 
 #define NR_FILES	200
@@ -421,41 +368,36 @@ TEST_F_TIMEOUT(exhaust, idle_daemons_and_200_clients, 300)
  */
 TEST_F_TIMEOUT(exhaust, two_hundred_files, 300)
 {
+	struct failures f = { .first = -1 };
 	int fd[NR_FILES], res, i, restarted = 0;
-	int failed = 0, n905 = 0, first = -1, first_res = 0;
-	int alive = 0, evicted = 0, other = 0, flushed_bad = 0;
-	struct tpm2_session s[NR_FILES];
+	int flush_failed = 0, flushed_bad = 0;
+	struct tpm2t_session s[NR_FILES];
+	struct uses u = { 0 };
 	long t, wait, max_wait = 0, ev0, ev1;
 	bool told[NR_FILES];
 
 	ev0 = counter("sessions_evicted");
 	for (i = 0; i < NR_FILES; i++) {
-		fd[i] = tpm2_open(RM_DEV);
+		fd[i] = tpm2t_open(TPM2T_RM_DEV);
 		ASSERT_LE(0, fd[i]);
 		told[i] = false;
 		t = now_ms();
-		res = tpm2_start_auth_session(fd[i], i % 2 ? TPM2_SE_POLICY :
-					      TPM2_SE_HMAC, &s[i]);
+		res = tpm2t_start_auth_session(fd[i], i % 2 ? TPM2_SE_POLICY :
+					       TPM2_SE_HMAC, &s[i]);
 		wait = now_ms() - t;
 		if (wait > max_wait)
 			max_wait = wait;
 		if (res) {
 			s[i].handle = 0;
-			failed++;
-			n905 += (res & ~TPM2_RC_LAYER_MASK) ==
-				TPM2_RC_SESSION_HANDLES;
-			if (first < 0) {
-				first = i;
-				first_res = res;
-			}
+			count_failure(&f, i, res);
 		}
 	}
 	TH_LOG("%d StartAuthSession: %d failed (%d with 0x905), longest took %ld ms",
-	       NR_FILES, failed, n905, max_wait);
-	if (first >= 0)
-		TH_LOG("first failure: file %d (the %dth session): %s", first,
-		       first + 1, tpm2_strerror(first_res));
-	ZERO_SLOTS(-1, 0, 0);
+	       NR_FILES, f.nr, f.n905, max_wait);
+	if (f.first >= 0)
+		TH_LOG("first failure: file %d (the %dth session): %s", f.first,
+		       f.first + 1, tpm2t_strerror(f.first_res));
+	ASSERT_ZERO_SLOTS(&self->now);
 
 	/*
 	 * Every 4th file flushes its session without using it first: that
@@ -466,72 +408,64 @@ TEST_F_TIMEOUT(exhaust, two_hundred_files, 300)
 		if (!s[i].handle)
 			continue;
 		if (i % 4 == 0) {
-			res = tpm2_flush_context(fd[i], s[i].handle);
+			res = tpm2t_flush_context(fd[i], s[i].handle);
 			if (res) {
-				other++;
+				flush_failed++;
 				TH_LOG("file %d: flush: %s", i,
-				       tpm2_strerror(res));
+				       tpm2t_strerror(res));
 				continue;
 			}
-			res = use_session(fd[i], &s[i]);
+			res = tpm2t_use_session(fd[i], &s[i]);
 			if (!res || is_exhaustion(res)) {
 				flushed_bad++;
 				TH_LOG("file %d: use after flush: %s", i,
-				       tpm2_strerror(res));
+				       tpm2t_strerror(res));
 			}
 			continue;
 		}
-		res = use_session(fd[i], &s[i]);
-		if (!res) {
-			alive++;
-		} else if (res == evicted_rc(&s[i])) {
-			evicted++;
-			told[i] = true;
-		} else {
-			other++;
-			TH_LOG("file %d: use: %s", i, tpm2_strerror(res));
-		}
+		told[i] = count_use(_metadata, &u, fd[i], &s[i], "file", i);
 	}
 	ev1 = counter("sessions_evicted");
 	TH_LOG("used: %d alive, %d evicted and told, %d other errors",
-	       alive, evicted, other);
-	TH_LOG("flushed: %d misused after; sessions_evicted %ld -> %ld",
-	       flushed_bad, ev0, ev1);
-	ZERO_SLOTS(-1, 0, 0);
+	       u.alive, u.evicted, u.other);
+	TH_LOG("flushed: %d failed, %d misused after; sessions_evicted %ld -> %ld",
+	       flush_failed, flushed_bad, ev0, ev1);
+	ASSERT_ZERO_SLOTS(&self->now);
 
-	ASSERT_EQ(0, failed);
+	ASSERT_EQ(0, f.nr);
 	ASSERT_GE(self->wait_ms + 1000, max_wait);
-	ASSERT_EQ(0, other);
+	ASSERT_EQ(0, u.other);
+	ASSERT_EQ(0, flush_failed);
 	ASSERT_EQ(0, flushed_bad);
 	/* 3/4 of the 200 - 64 evicted ones were used, give or take */
-	ASSERT_LE(NR_FILES / 4, evicted);
+	ASSERT_LE(NR_FILES / 4, u.evicted);
 	if (ev0 >= 0 && ev1 >= 0)
 		ASSERT_LE((long)(NR_FILES - self->active_max +
 				 self->before.saved), ev1 - ev0);
 
 	/* told files start a new session, use it and flush it */
 	for (i = 0; i < NR_FILES && restarted < NR_RESTART; i++) {
-		struct tpm2_session n;
+		struct tpm2t_session n;
 
 		if (!told[i])
 			continue;
 		t = now_ms();
-		res = tpm2_start_auth_session(fd[i], TPM2_SE_HMAC, &n);
+		res = tpm2t_start_auth_session(fd[i], TPM2_SE_HMAC, &n);
 		ASSERT_EQ(0, res)
 			TH_LOG("file %d: new session: %s", i,
-			       tpm2_strerror(res));
+			       tpm2t_strerror(res));
 		ASSERT_GE(self->wait_ms + 1000, now_ms() - t);
-		ASSERT_TPM_OK(use_session(fd[i], &n));
-		ASSERT_TPM_OK(use_session(fd[i], &n));
-		ASSERT_TPM_OK(tpm2_flush_context(fd[i], n.handle));
+		ASSERT_TPM_OK(tpm2t_use_session(fd[i], &n));
+		ASSERT_TPM_OK(tpm2t_use_session(fd[i], &n));
+		ASSERT_TPM_OK(tpm2t_flush_context(fd[i], n.handle));
 		restarted++;
 	}
 	ASSERT_EQ(NR_RESTART, restarted);
-	ZERO_SLOTS(-1, 0, 0);
+	ASSERT_ZERO_SLOTS(&self->now);
 
 	for (i = 0; i < NR_FILES; i++)
 		close(fd[i]);
-	ASSERT_NO_LEAK();
+	ASSERT_NO_LEAK(&self->now, &self->before);
 }
 
 /*
@@ -543,44 +477,40 @@ TEST_F_TIMEOUT(exhaust, two_hundred_files, 300)
  */
 TEST_F_TIMEOUT(exhaust, hog_and_newcomer, 120)
 {
-	struct tpm2_session hog[CENSUS_MAX / 2], nc;
+	struct tpm2t_session hog[MAX_ACTIVE], nc;
 	int h, nfd, nr, res, i, alive = 0, evicted = 0, victim = -1;
 	long t0, t1, t2;
 
 	raise_max_sessions(_metadata, &self->max_sessions);
 	nr = self->active_max - self->before.saved;
-	h = tpm2_open(RM_DEV);
+	h = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, h);
 	t0 = now_ms();
-	for (i = 0; i < nr; i++) {
-		res = tpm2_start_auth_session(h, TPM2_SE_HMAC, &hog[i]);
-		ASSERT_EQ(0, res)
-			TH_LOG("hog's session %d: %s", i, tpm2_strerror(res));
-	}
-	ZERO_SLOTS(-1, 0, 0);
+	start_sessions(_metadata, h, NULL, hog, nr, "hog");
+	ASSERT_ZERO_SLOTS(&self->now);
 
-	nfd = tpm2_open(RM_DEV);
+	nfd = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, nfd);
 	t1 = now_ms();
-	res = tpm2_start_auth_session(nfd, TPM2_SE_HMAC, &nc);
+	res = tpm2t_start_auth_session(nfd, TPM2_SE_HMAC, &nc);
 	t2 = now_ms();
 	TH_LOG("newcomer: %s after %ld ms, %ld ms after the hog's first session",
-	       tpm2_strerror(res), t2 - t1, t2 - t0);
+	       tpm2t_strerror(res), t2 - t1, t2 - t0);
 	ASSERT_EQ(0, res);
 	/* nothing was evicted before its grace period */
 	ASSERT_LE(self->grace_ms - 20, t2 - t0);
 	ASSERT_GE(self->wait_ms + 1000, t2 - t1);
-	ASSERT_TPM_OK(use_session(nfd, &nc));
-	ZERO_SLOTS(-1, 0, 0);
+	ASSERT_TPM_OK(tpm2t_use_session(nfd, &nc));
+	ASSERT_ZERO_SLOTS(&self->now);
 
 	for (i = 0; i < nr; i++) {
-		res = use_session(h, &hog[i]);
+		res = tpm2t_use_session(h, &hog[i]);
 		if (!res) {
 			alive++;
 		} else {
 			ASSERT_EQ(EVICTED_S0, res)
 				TH_LOG("hog's session %d (0x%08x): %s", i,
-				       hog[i].handle, tpm2_strerror(res));
+				       hog[i].handle, tpm2t_strerror(res));
 			evicted++;
 			victim = i;
 		}
@@ -591,18 +521,18 @@ TEST_F_TIMEOUT(exhaust, hog_and_newcomer, 120)
 	ASSERT_EQ(1, evicted);
 	/* the least recently used one */
 	ASSERT_EQ(0, victim);
-	ZERO_SLOTS(-1, 0, 0);
+	ASSERT_ZERO_SLOTS(&self->now);
 
 	/* the newcomer's session is untouched, whatever its number */
-	ASSERT_TPM_OK(use_session(nfd, &nc));
+	ASSERT_TPM_OK(tpm2t_use_session(nfd, &nc));
 	/* the hog's handle is no longer its own: not even flush reaches it */
-	res = tpm2_flush_context(h, hog[victim].handle);
-	TH_LOG("hog's flush of its told handle: %s", tpm2_strerror(res));
-	ASSERT_TPM_OK(use_session(nfd, &nc));
-	ASSERT_TPM_OK(tpm2_flush_context(nfd, nc.handle));
+	res = tpm2t_flush_context(h, hog[victim].handle);
+	TH_LOG("hog's flush of its told handle: %s", tpm2t_strerror(res));
+	ASSERT_TPM_OK(tpm2t_use_session(nfd, &nc));
+	ASSERT_TPM_OK(tpm2t_flush_context(nfd, nc.handle));
 	close(nfd);
 	close(h);
-	ASSERT_NO_LEAK();
+	ASSERT_NO_LEAK(&self->now, &self->before);
 }
 
 #define NR_ORDINARY	10
@@ -616,63 +546,59 @@ TEST_F_TIMEOUT(exhaust, hog_and_newcomer, 120)
  */
 TEST_F_TIMEOUT(exhaust, fairness, 120)
 {
-	struct tpm2_session os[NR_ORDINARY][2], hog[CENSUS_MAX / 2];
-	struct tpm2_session ns[NR_NEW];
+	struct tpm2t_session os[NR_ORDINARY][2], hog[MAX_ACTIVE];
+	struct tpm2t_session ns[NR_NEW];
 	int ofd[NR_ORDINARY], h, nfd, res, i, j;
 	int nord = 0, nhog, hog_evicted = 0, ord_lost = 0;
 	long t;
 
 	raise_max_sessions(_metadata, &self->max_sessions);
 	for (i = 0; i < NR_ORDINARY; i++) {
-		ofd[i] = tpm2_open(RM_DEV);
+		ofd[i] = tpm2t_open(TPM2T_RM_DEV);
 		ASSERT_LE(0, ofd[i]);
 		for (j = 0; j < 1 + i % 2; j++) {
-			ASSERT_TPM_OK(tpm2_start_auth_session(ofd[i],
-							      TPM2_SE_HMAC,
-							      &os[i][j]));
+			ASSERT_TPM_OK(tpm2t_start_auth_session(ofd[i],
+							       TPM2_SE_HMAC,
+							       &os[i][j]));
 			nord++;
 		}
 	}
-	h = tpm2_open(RM_DEV);
+	h = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, h);
 	nhog = self->active_max - self->before.saved - nord;
-	for (i = 0; i < nhog; i++) {
-		res = tpm2_start_auth_session(h, TPM2_SE_HMAC, &hog[i]);
-		ASSERT_EQ(0, res)
-			TH_LOG("hog's session %d: %s", i, tpm2_strerror(res));
-	}
-	ZERO_SLOTS(-1, 0, 0);
+	start_sessions(_metadata, h, NULL, hog, nhog, "hog");
+	ASSERT_ZERO_SLOTS(&self->now);
 	sleep_ms(self->grace_ms + 300);
 
-	nfd = tpm2_open(RM_DEV);
+	nfd = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, nfd);
 	for (i = 0; i < NR_NEW; i++) {
 		t = now_ms();
-		res = tpm2_start_auth_session(nfd, TPM2_SE_HMAC, &ns[i]);
+		res = tpm2t_start_auth_session(nfd, TPM2_SE_HMAC, &ns[i]);
 		ASSERT_EQ(0, res)
 			TH_LOG("newcomer's session %d: %s", i,
-			       tpm2_strerror(res));
+			       tpm2t_strerror(res));
 		/* idle sessions were there: no need to wait */
 		ASSERT_GE(1000, now_ms() - t);
 	}
-	ZERO_SLOTS(-1, 0, 0);
+	ASSERT_ZERO_SLOTS(&self->now);
 
 	for (i = 0; i < NR_ORDINARY; i++) {
 		for (j = 0; j < 1 + i % 2; j++) {
-			res = use_session(ofd[i], &os[i][j]);
+			res = tpm2t_use_session(ofd[i], &os[i][j]);
 			if (res) {
 				ord_lost++;
 				TH_LOG("ordinary client %d session %d: %s", i,
-				       j, tpm2_strerror(res));
+				       j, tpm2t_strerror(res));
 			}
 		}
 	}
 	for (i = 0; i < nhog; i++) {
-		res = use_session(h, &hog[i]);
+		res = tpm2t_use_session(h, &hog[i]);
 		if (!res)
 			continue;
 		ASSERT_EQ(EVICTED_S0, res)
-			TH_LOG("hog's session %d: %s", i, tpm2_strerror(res));
+			TH_LOG("hog's session %d: %s", i, tpm2t_strerror(res));
 		hog_evicted++;
 	}
 	TH_LOG("%d ordinary sessions, %d lost; hog: %d sessions, %d evicted",
@@ -680,38 +606,30 @@ TEST_F_TIMEOUT(exhaust, fairness, 120)
 	ASSERT_EQ(0, ord_lost);
 	ASSERT_EQ(NR_NEW, hog_evicted);
 	for (i = 0; i < NR_NEW; i++)
-		ASSERT_TPM_OK(use_session(nfd, &ns[i]));
-	ZERO_SLOTS(-1, 0, 0);
+		ASSERT_TPM_OK(tpm2t_use_session(nfd, &ns[i]));
+	ASSERT_ZERO_SLOTS(&self->now);
 
 	close(nfd);
 	close(h);
 	for (i = 0; i < NR_ORDINARY; i++)
 		close(ofd[i]);
-	ASSERT_NO_LEAK();
+	ASSERT_NO_LEAK(&self->now, &self->before);
 }
-
-static const __u8 digest[TPM2_SHA256_SIZE] = {
-	0x65, 0x78, 0x68, 0x61, 0x75, 0x73, 0x74, 0x20,
-	0x74, 0x65, 0x73, 0x74, 0x20, 0x64, 0x69, 0x67,
-	0x65, 0x73, 0x74, 0x20, 0x30, 0x31, 0x32, 0x33,
-	0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62,
-};
 
 /* Load one more object or session through the outside holder */
 static void hold(struct __test_metadata *_metadata, struct holder *out,
 		 bool session)
 {
-	struct tpm2_session s;
+	struct tpm2t_session s;
 	__u32 handle;
 
 	ASSERT_GT(ARRAY_SIZE(out->held), out->nr);
 	if (session) {
-		ASSERT_TPM_OK(tpm2_start_auth_session(out->fd, TPM2_SE_HMAC,
-						      &s));
+		ASSERT_TPM_OK(tpm2t_start_auth_session(out->fd, TPM2_SE_HMAC,
+						       &s));
 		handle = s.handle;
 	} else {
-		ASSERT_TPM_OK(tpm2_create_primary_ecc(out->fd, TPM2_RH_NULL,
-						      &handle, NULL, NULL));
+		ASSERT_TPM_OK(tpm2t_create_key(out->fd, TPM2_RH_NULL, &handle));
 	}
 	out->held[out->nr++] = handle;
 }
@@ -720,15 +638,15 @@ static void release(struct __test_metadata *_metadata, struct holder *out)
 {
 	ASSERT_LT(0, out->nr);
 	out->nr--;
-	ASSERT_TPM_OK(tpm2_flush_context(out->fd, out->held[out->nr]));
+	ASSERT_TPM_OK(tpm2t_flush_context(out->fd, out->held[out->nr]));
 }
 
 /* A failure the RM made up for slots it could not get */
 static bool slots_refused(int res, __u32 rc)
 {
-	return res == (int)RM_RC(rc) ||
+	return res == TPM2T_RM_RC(rc) ||
 	       (rc == TPM2_RC_OBJECT_MEMORY &&
-		res == (int)RM_RC(TPM2_RC_OBJECT_HANDLES));
+		res == TPM2T_RM_RC(TPM2_RC_OBJECT_HANDLES));
 }
 
 /*
@@ -739,117 +657,115 @@ static bool slots_refused(int res, __u32 rc)
 TEST_F_TIMEOUT(exhaust, outside_holders, 120)
 {
 	__u32 tmin = 0, smin = 0, k1, k2;
-	struct tpm2_session s1, s2;
+	struct tpm2t_session s1, s2;
 	int fd, res;
 	long t;
 
-	self->out.fd = open_tpm0();
+	self->out.fd = tpm2t_open_wait(TPM2T_TPM_DEV);
 	ASSERT_LE(0, self->out.fd);
-	ASSERT_TPM_OK(tpm2_get_property(self->out.fd, TPM2_PT_HR_TRANSIENT_MIN,
-					&tmin));
-	ASSERT_TPM_OK(tpm2_get_property(self->out.fd, TPM2_PT_HR_LOADED_MIN,
-					&smin));
+	ASSERT_TPM_OK(tpm2t_get_property(self->out.fd, TPM2_PT_HR_TRANSIENT_MIN,
+					 &tmin));
+	ASSERT_TPM_OK(tpm2t_get_property(self->out.fd, TPM2_PT_HR_LOADED_MIN,
+					 &smin));
 	/* with more slots the RM's loads would not fail */
 	ASSERT_EQ(3, tmin);
 	ASSERT_EQ(3, smin);
-	fd = tpm2_open(RM_DEV);
+	fd = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, fd);
 
 	/* two objects outside: one slot left, enough for one object */
 	hold(_metadata, &self->out, false);
 	hold(_metadata, &self->out, false);
-	ZERO_SLOTS(self->out.fd, 2, 0);
-	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_OWNER, &k1, NULL,
-					      NULL));
-	ZERO_SLOTS(self->out.fd, 2, 0);
-	ASSERT_TPM_OK(tpm2_sign(fd, k1, digest));
-	ZERO_SLOTS(self->out.fd, 2, 0);
-	ASSERT_TPM_OK(tpm2_create_primary_ecc(fd, TPM2_RH_NULL, &k2, NULL,
-					      NULL));
-	ZERO_SLOTS(self->out.fd, 2, 0);
-	ASSERT_TPM_OK(tpm2_sign(fd, k2, digest));
-	ASSERT_TPM_OK(tpm2_sign(fd, k1, digest));
-	ZERO_SLOTS(self->out.fd, 2, 0);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 2, 0);
+	ASSERT_TPM_OK(tpm2t_create_key(fd, TPM2_RH_OWNER, &k1));
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 2, 0);
+	ASSERT_TPM_OK(tpm2t_sign(fd, k1, tpm2t_digest));
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 2, 0);
+	ASSERT_TPM_OK(tpm2t_create_key(fd, TPM2_RH_NULL, &k2));
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 2, 0);
+	ASSERT_TPM_OK(tpm2t_sign(fd, k2, tpm2t_digest));
+	ASSERT_TPM_OK(tpm2t_sign(fd, k1, tpm2t_digest));
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 2, 0);
 
 	/* Certify needs both keys loaded: does not fit */
-	res = tpm2_certify(fd, k1, k2);
-	TH_LOG("Certify with one free object slot: %s", tpm2_strerror(res));
+	res = tpm2t_certify(fd, k1, k2);
+	TH_LOG("Certify with one free object slot: %s", tpm2t_strerror(res));
 	ASSERT_TRUE(slots_refused(res, TPM2_RC_OBJECT_MEMORY));
-	ZERO_SLOTS(self->out.fd, 2, 0);
-	ASSERT_TPM_OK(tpm2_sign(fd, k1, digest));
-	ASSERT_TPM_OK(tpm2_sign(fd, k2, digest));
-	ZERO_SLOTS(self->out.fd, 2, 0);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 2, 0);
+	ASSERT_TPM_OK(tpm2t_sign(fd, k1, tpm2t_digest));
+	ASSERT_TPM_OK(tpm2t_sign(fd, k2, tpm2t_digest));
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 2, 0);
 
 	/* one released: now it fits */
 	release(_metadata, &self->out);
-	ASSERT_TPM_OK(tpm2_certify(fd, k1, k2));
-	ZERO_SLOTS(self->out.fd, 1, 0);
+	ASSERT_TPM_OK(tpm2t_certify(fd, k1, k2));
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 1, 0);
 
 	/* every object slot outside: no object of the space can be used */
 	hold(_metadata, &self->out, false);
 	hold(_metadata, &self->out, false);
-	ZERO_SLOTS(self->out.fd, 3, 0);
-	res = tpm2_sign(fd, k1, digest);
-	TH_LOG("Sign with no free object slot: %s", tpm2_strerror(res));
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 3, 0);
+	res = tpm2t_sign(fd, k1, tpm2t_digest);
+	TH_LOG("Sign with no free object slot: %s", tpm2t_strerror(res));
 	ASSERT_TRUE(slots_refused(res, TPM2_RC_OBJECT_MEMORY));
-	ZERO_SLOTS(self->out.fd, 3, 0);
-	res = tpm2_create_primary_ecc(fd, TPM2_RH_OWNER, &k2, NULL, NULL);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 3, 0);
+	res = tpm2t_create_key(fd, TPM2_RH_OWNER, &k2);
 	TH_LOG("CreatePrimary with no free object slot: %s",
-	       tpm2_strerror(res));
+	       tpm2t_strerror(res));
 	ASSERT_NE(0, res);
-	ZERO_SLOTS(self->out.fd, 3, 0);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 3, 0);
 	release(_metadata, &self->out);
 	release(_metadata, &self->out);
 	release(_metadata, &self->out);
-	ZERO_SLOTS(self->out.fd, 0, 0);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 0);
 	/* the space lost nothing */
-	ASSERT_TPM_OK(tpm2_certify(fd, k2, k1));
-	ZERO_SLOTS(self->out.fd, 0, 0);
+	ASSERT_TPM_OK(tpm2t_certify(fd, k2, k1));
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 0);
 
 	/* sessions: every session slot outside */
-	ASSERT_TPM_OK(tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s1));
-	ASSERT_TPM_OK(use_session(fd, &s1));
+	ASSERT_TPM_OK(tpm2t_start_auth_session(fd, TPM2_SE_HMAC, &s1));
+	ASSERT_TPM_OK(tpm2t_use_session(fd, &s1));
 	hold(_metadata, &self->out, true);
 	hold(_metadata, &self->out, true);
-	ZERO_SLOTS(self->out.fd, 0, 2);
-	ASSERT_TPM_OK(use_session(fd, &s1));
-	ZERO_SLOTS(self->out.fd, 0, 2);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 2);
+	ASSERT_TPM_OK(tpm2t_use_session(fd, &s1));
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 2);
 	hold(_metadata, &self->out, true);
-	ZERO_SLOTS(self->out.fd, 0, 3);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 3);
 	t = now_ms();
-	res = use_session(fd, &s1);
+	res = tpm2t_use_session(fd, &s1);
 	TH_LOG("session use with no free session slot: %s after %ld ms",
-	       tpm2_strerror(res), now_ms() - t);
-	ASSERT_EQ(RM_RC(TPM2_RC_SESSION_MEMORY), res);
+	       tpm2t_strerror(res), now_ms() - t);
+	ASSERT_EQ(TPM2T_RM_RC(TPM2_RC_SESSION_MEMORY), res);
 	ASSERT_GE(self->wait_ms + 1000, now_ms() - t);
-	ZERO_SLOTS(self->out.fd, 0, 3);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 3);
 	t = now_ms();
-	res = tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s2);
+	res = tpm2t_start_auth_session(fd, TPM2_SE_HMAC, &s2);
 	TH_LOG("StartAuthSession with no free session slot: %s after %ld ms",
-	       tpm2_strerror(res), now_ms() - t);
-	ASSERT_EQ(RM_RC(TPM2_RC_SESSION_MEMORY), res);
+	       tpm2t_strerror(res), now_ms() - t);
+	ASSERT_EQ(TPM2T_RM_RC(TPM2_RC_SESSION_MEMORY), res);
 	ASSERT_GE(self->wait_ms + 1000, now_ms() - t);
-	ZERO_SLOTS(self->out.fd, 0, 3);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 3);
 	/* objects still fit */
-	ASSERT_TPM_OK(tpm2_sign(fd, k1, digest));
+	ASSERT_TPM_OK(tpm2t_sign(fd, k1, tpm2t_digest));
 	release(_metadata, &self->out);
-	ZERO_SLOTS(self->out.fd, 0, 2);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 2);
 	/* the session kept its state: its response HMAC checks out */
-	ASSERT_TPM_OK(use_session(fd, &s1));
-	ASSERT_TPM_OK(tpm2_start_auth_session(fd, TPM2_SE_HMAC, &s2));
-	ASSERT_TPM_OK(use_session(fd, &s2));
-	ZERO_SLOTS(self->out.fd, 0, 2);
+	ASSERT_TPM_OK(tpm2t_use_session(fd, &s1));
+	ASSERT_TPM_OK(tpm2t_start_auth_session(fd, TPM2_SE_HMAC, &s2));
+	ASSERT_TPM_OK(tpm2t_use_session(fd, &s2));
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 2);
 	release(_metadata, &self->out);
 	release(_metadata, &self->out);
-	ZERO_SLOTS(self->out.fd, 0, 0);
+	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 0);
 
-	ASSERT_TPM_OK(tpm2_flush_context(fd, s1.handle));
-	ASSERT_TPM_OK(tpm2_flush_context(fd, s2.handle));
-	ASSERT_TPM_OK(tpm2_flush_context(fd, k1));
-	ASSERT_TPM_OK(tpm2_flush_context(fd, k2));
+	ASSERT_TPM_OK(tpm2t_flush_context(fd, s1.handle));
+	ASSERT_TPM_OK(tpm2t_flush_context(fd, s2.handle));
+	ASSERT_TPM_OK(tpm2t_flush_context(fd, k1));
+	ASSERT_TPM_OK(tpm2t_flush_context(fd, k2));
 	close(fd);
 	close(self->out.fd);
-	ASSERT_NO_LEAK();
+	ASSERT_NO_LEAK(&self->now, &self->before);
 }
 
 /*
@@ -860,75 +776,69 @@ TEST_F_TIMEOUT(exhaust, outside_holders, 120)
  */
 TEST_F_TIMEOUT(exhaust, abandoned_then_client_saved, 120)
 {
-	struct tpm2_session old, gone, fill[CENSUS_MAX / 2], ns[2], fresh;
-	struct tpm2_context old_blob, gone_blob;
-	int a, c, nfd, fd[CENSUS_MAX / 2], nfill, res, i;
+	struct tpm2t_session old, gone, fill[MAX_ACTIVE], ns[2], fresh;
+	struct tpm2t_context old_blob, gone_blob;
+	int a, c, nfd, fd[MAX_ACTIVE], nfill, res, i;
 	__u32 handle;
 
-	a = tpm2_open(RM_DEV);
+	a = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, a);
-	ASSERT_TPM_OK(tpm2_start_auth_session(a, TPM2_SE_POLICY, &old));
-	ASSERT_TPM_OK(tpm2_context_save(a, old.handle, &old_blob));
+	ASSERT_TPM_OK(tpm2t_start_auth_session(a, TPM2_SE_POLICY, &old));
+	ASSERT_TPM_OK(tpm2t_context_save(a, old.handle, &old_blob));
 
-	c = tpm2_open(RM_DEV);
+	c = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, c);
-	ASSERT_TPM_OK(tpm2_start_auth_session(c, TPM2_SE_POLICY, &gone));
-	ASSERT_TPM_OK(tpm2_context_save(c, gone.handle, &gone_blob));
+	ASSERT_TPM_OK(tpm2t_start_auth_session(c, TPM2_SE_POLICY, &gone));
+	ASSERT_TPM_OK(tpm2t_context_save(c, gone.handle, &gone_blob));
 	close(c);
 
 	/* the rest of the TPM's sessions, one per file */
 	nfill = self->active_max - self->before.saved - 2;
-	for (i = 0; i < nfill; i++) {
-		fd[i] = tpm2_open(RM_DEV);
-		ASSERT_LE(0, fd[i]);
-		res = tpm2_start_auth_session(fd[i], TPM2_SE_HMAC, &fill[i]);
-		ASSERT_EQ(0, res)
-			TH_LOG("filler %d: %s", i, tpm2_strerror(res));
-	}
-	ZERO_SLOTS(-1, 0, 0);
+	start_sessions(_metadata, -1, fd, fill, nfill, "filler");
+	ASSERT_ZERO_SLOTS(&self->now);
 	sleep_ms(self->grace_ms + 300);
 
-	nfd = tpm2_open(RM_DEV);
+	nfd = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, nfd);
 	for (i = 0; i < 2; i++) {
-		res = tpm2_start_auth_session(nfd, TPM2_SE_HMAC, &ns[i]);
+		res = tpm2t_start_auth_session(nfd, TPM2_SE_HMAC, &ns[i]);
 		ASSERT_EQ(0, res)
 			TH_LOG("newcomer's session %d: %s", i,
-			       tpm2_strerror(res));
+			       tpm2t_strerror(res));
 	}
-	ZERO_SLOTS(-1, 0, 0);
+	ASSERT_ZERO_SLOTS(&self->now);
 
 	/* neither the fillers nor the newcomer lost a session */
 	for (i = 0; i < nfill; i++) {
-		res = use_session(fd[i], &fill[i]);
+		res = tpm2t_use_session(fd[i], &fill[i]);
 		ASSERT_EQ(0, res)
-			TH_LOG("filler %d: %s", i, tpm2_strerror(res));
+			TH_LOG("filler %d: %s", i, tpm2t_strerror(res));
 	}
 	for (i = 0; i < 2; i++)
-		ASSERT_TPM_OK(use_session(nfd, &ns[i]));
+		ASSERT_TPM_OK(tpm2t_use_session(nfd, &ns[i]));
 	/* the client-saved session of the live file went second */
-	res = tpm2_context_load(a, &old_blob, &handle);
+	res = tpm2t_context_load(a, &old_blob, &handle);
 	TH_LOG("load of the evicted client-saved blob: %s",
-	       tpm2_strerror(res));
+	       tpm2t_strerror(res));
 	ASSERT_EQ(EVICTED_H0, res);
 	/* the abandoned one went first: no later file gets it back */
-	c = tpm2_open(RM_DEV);
+	c = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, c);
-	res = tpm2_context_load(c, &gone_blob, &handle);
-	TH_LOG("load of the evicted abandoned blob: %s", tpm2_strerror(res));
+	res = tpm2t_context_load(c, &gone_blob, &handle);
+	TH_LOG("load of the evicted abandoned blob: %s", tpm2t_strerror(res));
 	ASSERT_NE(0, res);
 	ASSERT_FALSE(is_exhaustion(res));
 	/* the told owner starts again (evicting another idle session) */
-	ASSERT_TPM_OK(tpm2_start_auth_session(a, TPM2_SE_HMAC, &fresh));
-	ASSERT_TPM_OK(use_session(a, &fresh));
-	ZERO_SLOTS(-1, 0, 0);
+	ASSERT_TPM_OK(tpm2t_start_auth_session(a, TPM2_SE_HMAC, &fresh));
+	ASSERT_TPM_OK(tpm2t_use_session(a, &fresh));
+	ASSERT_ZERO_SLOTS(&self->now);
 
 	close(c);
 	close(nfd);
 	close(a);
 	for (i = 0; i < nfill; i++)
 		close(fd[i]);
-	ASSERT_NO_LEAK();
+	ASSERT_NO_LEAK(&self->now, &self->before);
 }
 
 /*
@@ -948,45 +858,44 @@ TEST_F_TIMEOUT(exhaust, abandoned_then_client_saved, 120)
  */
 TEST_F_TIMEOUT(exhaust, context_gap, 960)
 {
-	struct tpm2_session idle, kept, cyc;
-	struct tpm2_context blob, ctx;
+	struct tpm2t_session idle, kept, cyc;
+	struct tpm2t_context blob, ctx;
 	int a, b, res = 0, n901 = 0, i;
 	long t0, regaps0, regaps1;
 	__u32 gap = 0, handle;
 	int fd;
 
-	fd = open_tpm0();
+	fd = tpm2t_open_wait(TPM2T_TPM_DEV);
 	ASSERT_LE(0, fd);
-	ASSERT_TPM_OK(tpm2_get_property(fd, TPM2_PT_CONTEXT_GAP_MAX, &gap));
+	ASSERT_TPM_OK(tpm2t_get_property(fd, TPM2_PT_CONTEXT_GAP_MAX, &gap));
 	close(fd);
 	TH_LOG("the TPM's CONTEXT_GAP_MAX: 0x%x", gap);
 	ASSERT_GT(GAP_CYCLES, gap);
 
-	a = tpm2_open(RM_DEV);
+	a = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, a);
-	b = tpm2_open(RM_DEV);
+	b = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, b);
-	ASSERT_TPM_OK(tpm2_start_auth_session(a, TPM2_SE_HMAC, &idle));
-	ASSERT_TPM_OK(use_session(a, &idle));
-	ASSERT_TPM_OK(tpm2_start_auth_session(a, TPM2_SE_HMAC, &kept));
-	ASSERT_TPM_OK(use_session(a, &kept));
-	ASSERT_TPM_OK(tpm2_context_save(a, kept.handle, &blob));
-	ASSERT_TPM_OK(tpm2_start_auth_session(b, TPM2_SE_HMAC, &cyc));
-	ASSERT_TPM_OK(use_session(b, &cyc));
-	ZERO_SLOTS(-1, 0, 0);
+	ASSERT_TPM_OK(tpm2t_start_auth_session(a, TPM2_SE_HMAC, &idle));
+	ASSERT_TPM_OK(tpm2t_use_session(a, &idle));
+	ASSERT_TPM_OK(tpm2t_start_auth_session(a, TPM2_SE_HMAC, &kept));
+	ASSERT_TPM_OK(tpm2t_use_session(a, &kept));
+	ASSERT_TPM_OK(tpm2t_context_save(a, kept.handle, &blob));
+	ASSERT_TPM_OK(tpm2t_start_auth_session(b, TPM2_SE_HMAC, &cyc));
+	ASSERT_TPM_OK(tpm2t_use_session(b, &cyc));
+	ASSERT_ZERO_SLOTS(&self->now);
 	regaps0 = counter("context_regaps");
 
 	t0 = now_ms();
 	for (i = 0; i < GAP_CYCLES; i++) {
-		res = tpm2_context_save(b, cyc.handle, &ctx);
+		res = tpm2t_context_save(b, cyc.handle, &ctx);
 		if (!res) {
-			res = tpm2_context_load(b, &ctx, &handle);
+			res = tpm2t_context_load(b, &ctx, &handle);
 			if (!res && handle != cyc.handle)
 				res = -EBADSLT;
 		}
 		if (res) {
-			n901 += (res & ~TPM2_RC_LAYER_MASK) ==
-				TPM2_RC_CONTEXT_GAP;
+			n901 += rc_is(res, TPM2_RC_CONTEXT_GAP);
 			break;
 		}
 		if (i && i % 10000 == 0)
@@ -996,34 +905,34 @@ TEST_F_TIMEOUT(exhaust, context_gap, 960)
 	}
 	TH_LOG("%d of %d cycles in %ld ms (%.2f ms per cycle): %s", i,
 	       GAP_CYCLES, now_ms() - t0,
-	       (double)(now_ms() - t0) / (i ? i : 1), tpm2_strerror(res));
+	       (double)(now_ms() - t0) / (i ? i : 1), tpm2t_strerror(res));
 	ASSERT_EQ(0, n901);
 	ASSERT_EQ(0, res);
 	ASSERT_EQ(GAP_CYCLES, i)
 		TH_LOG("too slow: the deadline of %d ms came first",
 		       GAP_DEADLINE_MS);
-	ZERO_SLOTS(-1, 0, 0);
+	ASSERT_ZERO_SLOTS(&self->now);
 	regaps1 = counter("context_regaps");
 	TH_LOG("context_regaps %ld -> %ld", regaps0, regaps1);
 	if (regaps0 >= 0 && regaps1 >= 0)
 		ASSERT_LT(regaps0, regaps1);
 
-	ASSERT_TPM_OK(use_session(b, &cyc));
-	ASSERT_TPM_OK(use_session(a, &idle));
-	res = tpm2_context_load(a, &blob, &handle);
+	ASSERT_TPM_OK(tpm2t_use_session(b, &cyc));
+	ASSERT_TPM_OK(tpm2t_use_session(a, &idle));
+	res = tpm2t_context_load(a, &blob, &handle);
 	ASSERT_EQ(0, res)
 		TH_LOG("load of the blob saved before: %s",
-		       tpm2_strerror(res));
+		       tpm2t_strerror(res));
 	ASSERT_EQ(kept.handle, handle);
-	ASSERT_TPM_OK(use_session(a, &kept));
-	ZERO_SLOTS(-1, 0, 0);
+	ASSERT_TPM_OK(tpm2t_use_session(a, &kept));
+	ASSERT_ZERO_SLOTS(&self->now);
 
-	ASSERT_TPM_OK(tpm2_flush_context(a, idle.handle));
-	ASSERT_TPM_OK(tpm2_flush_context(a, kept.handle));
-	ASSERT_TPM_OK(tpm2_flush_context(b, cyc.handle));
+	ASSERT_TPM_OK(tpm2t_flush_context(a, idle.handle));
+	ASSERT_TPM_OK(tpm2t_flush_context(a, kept.handle));
+	ASSERT_TPM_OK(tpm2t_flush_context(b, cyc.handle));
 	close(a);
 	close(b);
-	ASSERT_NO_LEAK();
+	ASSERT_NO_LEAK(&self->now, &self->before);
 }
 
 TEST_HARNESS_MAIN
