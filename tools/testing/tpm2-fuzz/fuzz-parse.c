@@ -255,7 +255,18 @@ static int parse(const u8 *buf, size_t size, size_t bufsiz,
 static void check_helpers(const u8 *data, size_t size)
 {
 	u8 answer[TPM_HEADER_SIZE];
+	unsigned int i;
 	int len;
+
+	for (i = 0; i < TPM2_RM_MAX_LOADED; i++) {
+		/* format one: the RM's layer, TPM_RC_HANDLE, N = index + 1 */
+		CHECK(tpm2_rm_handle_rc(i) ==
+		      (RM(TPM2_RC_HANDLE) | (i + 1) << 8),
+		      &(struct tpm2_rm_cmd){}, i);
+		CHECK(tpm2_rm_session_rc(i) ==
+		      (RM(TPM2_RC_HANDLE) | TPM2_RC_FMT1_S | (i + 1) << 8),
+		      &(struct tpm2_rm_cmd){}, i);
+	}
 
 	len = tpm2_rm_context_len(data, size);
 	if (len < 0) {

@@ -116,16 +116,19 @@ if [ "$COVERAGE" -eq 1 ]; then
 			"$OUT/corpus-$t" $(seeds_of "$t") >"$prof/run.log" 2>&1
 		"llvm-profdata$LLVM_SUFFIX" merge -sparse -o "$prof/all.profdata" \
 			"$prof"/*.profraw
-		file=$(cd "$HERE/../../../drivers/char/tpm" &&
-		       pwd)/tpm2-space-$t.c
 		echo "# coverage of tpm2-space-$t.c by $(find "$OUT/corpus-$t" \
 			$(seeds_of "$t") -type f | wc -l) inputs:"
 		"llvm-cov$LLVM_SUFFIX" report "$OUT/bin/cov-$t" \
-			-instr-profile="$prof/all.profdata" "$file" |
-			sed 's/^/# /'
-		"llvm-cov$LLVM_SUFFIX" show "$OUT/bin/cov-$t" \
+			-instr-profile="$prof/all.profdata" |
+			awk -v f="tpm2-space-$t.c" '
+			/^Filename/ { printf "#   %-24s %s\n", "", "regions  miss  cover  funcs  miss  exec   lines  miss  cover  branches  miss  cover" }
+			index($1, f) { printf "#   %-24s %7s %5s %6s %6s %5s %5s %7s %5s %6s %9s %5s %6s\n", f, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }'
+		# the build names the file relative to this folder
+		(cd "$HERE" && "llvm-cov$LLVM_SUFFIX" show "$OUT/bin/cov-$t" \
 			-instr-profile="$prof/all.profdata" -show-branches=count \
-			"$file" >"$prof/tpm2-space-$t.c.txt"
+			"../../../drivers/char/tpm/tpm2-space-$t.c") \
+			>"$prof/tpm2-space-$t.c.txt"
+		echo "#   annotated source: $prof/tpm2-space-$t.c.txt"
 	done
 fi
 
