@@ -3,10 +3,11 @@
 #
 # Build the resource manager's fuzzers and run them, printing KTAP.
 #
-#   run.sh [--time SECONDS] [--runs N] [--out DIR] [--coverage]
+#   run.sh [--time SECONDS] [--runs N] [--target NAME] [--out DIR] [--coverage]
 #
 #   --time SECONDS  fuzzing time in all, shared by the targets (default 30)
 #   --runs N        instead: N executions per target
+#   --target NAME   only this target, parse or table (may be repeated)
 #   --out DIR       binaries, logs, the growing corpora and any crashing
 #                   input (default /tmp/tpm2-fuzz); kept between runs
 #   --coverage      then report the line and branch coverage of the
@@ -21,10 +22,11 @@ TIME=30
 RUNS=
 OUT=/tmp/tpm2-fuzz
 COVERAGE=0
+ONLY=()
 LLVM_SUFFIX=${LLVM_SUFFIX:--14}
 
 usage() {
-	sed -n '4,14s/^# \{0,1\}//p' "$0" >&2
+	sed -n '4,15s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -34,11 +36,18 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--coverage) COVERAGE=1; shift ;;
+	--target) ONLY+=("$2"); shift 2 ;;
 	*) usage ;;
 	esac
 done
 
 TARGETS=(parse table)
+if [ ${#ONLY[@]} -gt 0 ]; then
+	for t in "${ONLY[@]}"; do
+		case $t in parse|table) ;; *) usage ;; esac
+	done
+	TARGETS=("${ONLY[@]}")
+fi
 mkdir -p "$OUT/bin"
 OUT=$(cd "$OUT" && pwd)
 nr=$((${#TARGETS[@]} + 1))
@@ -123,10 +132,9 @@ if [ "$COVERAGE" -eq 1 ]; then
 			awk -v f="tpm2-space-$t.c" '
 			/^Filename/ { printf "#   %-24s %s\n", "", "regions  miss  cover  funcs  miss  exec   lines  miss  cover  branches  miss  cover" }
 			index($1, f) { printf "#   %-24s %7s %5s %6s %6s %5s %5s %7s %5s %6s %9s %5s %6s\n", f, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }'
-		# the build names the file relative to this folder
-		(cd "$HERE" && "llvm-cov$LLVM_SUFFIX" show "$OUT/bin/cov-$t" \
+		"llvm-cov$LLVM_SUFFIX" show "$OUT/bin/cov-$t" \
 			-instr-profile="$prof/all.profdata" -show-branches=count \
-			"../../../drivers/char/tpm/tpm2-space-$t.c") \
+			-ignore-filename-regex='/tools/include/|/tpm2-fuzz/(fuzz-|fake-chip|include/)|/include/linux/|tpm2-space.h' \
 			>"$prof/tpm2-space-$t.c.txt"
 		echo "#   annotated source: $prof/tpm2-space-$t.c.txt"
 	done
