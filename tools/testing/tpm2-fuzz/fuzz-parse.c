@@ -299,9 +299,51 @@ static void check_helpers(const u8 *data, size_t size)
 	}
 }
 
+static bool model_is_session(u32 handle)
+{
+	return handle >> 24 == 0x02 || handle >> 24 == 0x03;
+}
+
+/* Every handle the command names is classified as the TPM would. */
+static void check_handle_types(const struct tpm2_rm_cmd *cmd)
+{
+	unsigned int i;
+
+	for (i = 0; i < cmd->nr_handles; i++) {
+		CHECK(tpm2_rm_is_session(cmd->handle[i]) ==
+		      model_is_session(cmd->handle[i]), cmd, 0);
+		CHECK(tpm2_rm_is_transient(cmd->handle[i]) ==
+		      (cmd->handle[i] >> 24 == 0x80), cmd, 0);
+	}
+	for (i = 0; i < cmd->nr_auths; i++)
+		CHECK(tpm2_rm_is_session(cmd->auth[i]) ==
+		      model_is_session(cmd->auth[i]), cmd, 0);
+}
+
+/*
+ * A context blob longer than a TPM2B can say is refused even when the
+ * buffer holds it; commands are too short to get there, so once here.
+ */
+static void check_context_len_limit(void)
+{
+	size_t avail = TPM2_CONTEXT_FIXED + U16_MAX + 1;
+	u8 *blob = calloc(1, avail);
+
+	put_unaligned_be16(U16_MAX - TPM2_CONTEXT_FIXED,
+			   blob + TPM2_CONTEXT_FIXED - 2);
+	CHECK(tpm2_rm_context_len(blob, avail) == U16_MAX,
+	      &(struct tpm2_rm_cmd){}, 0);
+	put_unaligned_be16(U16_MAX - TPM2_CONTEXT_FIXED + 1,
+			   blob + TPM2_CONTEXT_FIXED - 2);
+	CHECK(tpm2_rm_context_len(blob, avail) == -EINVAL,
+	      &(struct tpm2_rm_cmd){}, 0);
+	free(blob);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fake_chip_init();
+	check_context_len_limit();
 	return 0;
 }
 
@@ -323,8 +365,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	rc = parse(data, size, size, &cmd);
 	check_rc(&cmd, rc);
 	check_model(data, &cmd, &m, rc);
-	if (!rc)
+	if (!rc) {
 		check_served(data, &cmd);
+		check_handle_types(&cmd);
+	}
 
 	/*
 	 * Bytes past the command's length are not part of it: the parser
