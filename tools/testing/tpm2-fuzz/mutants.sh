@@ -53,16 +53,16 @@ for m in "${MUTANTS[@]}"; do
 	if ! (cd "$HERE" && $CLANG -include include/tpm.h -Iinclude \
 		-I"$TOOLS_INCLUDE" -I. -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o "$dir/fuzz" fuzz-$target.c fake-chip.c "$dir/$file") \
+		-o "$dir/fuzz" "fuzz-$target.c" fake-chip.c "$dir/$file") \
 		>"$dir/build.log" 2>&1; then
 		echo "mutant $n: does not build ($what)"
 		continue
 	fi
 	mkdir -p "$dir/work"
-	seeds=
-	[ "$target" = parse ] && seeds=$HERE/corpus
+	seeds=("$dir/work")
+	[ "$target" = parse ] && seeds+=("$HERE/corpus")
 	if "$dir/fuzz" -max_total_time="$TIME" -artifact_prefix="$dir/" \
-		"$dir/work" $seeds >"$dir/log" 2>&1; then
+		"${seeds[@]}" >"$dir/log" 2>&1; then
 		echo "mutant $n: NOT caught in ${TIME}s: $what"
 	else
 		caught=$((caught + 1))

@@ -125,8 +125,9 @@ if [ "$COVERAGE" -eq 1 ]; then
 			"$OUT/corpus-$t" $(seeds_of "$t") >"$prof/run.log" 2>&1
 		"llvm-profdata$LLVM_SUFFIX" merge -sparse -o "$prof/all.profdata" \
 			"$prof"/*.profraw
-		echo "# coverage of tpm2-space-$t.c by $(find "$OUT/corpus-$t" \
-			$(seeds_of "$t") -type f | wc -l) inputs:"
+		# shellcheck disable=SC2046
+		inputs=$(find "$OUT/corpus-$t" $(seeds_of "$t") -type f | wc -l)
+		echo "# coverage of tpm2-space-$t.c by $inputs inputs:"
 		"llvm-cov$LLVM_SUFFIX" report "$OUT/bin/cov-$t" \
 			-instr-profile="$prof/all.profdata" |
 			awk -v f="tpm2-space-$t.c" '
