@@ -9,6 +9,8 @@
 #   make shell           interactive shell in the guest
 #   make series          write the series as git format-patch files
 #   make bench           the same benchmark on our kernel and on the base
+#   make fuzz            fuzz the command parser and the handle tables in
+#                        user space (libFuzzer), FUZZ_TIME seconds
 #
 # Variables:
 #   UPSTREAM=1           the unmodified base instead of our series, built
@@ -19,6 +21,7 @@
 #   BUILD=dir            where everything generated goes (default: build)
 #   BASE_TARBALL=file    the base (default: /usr/src/linux-source-6.12.tar.xz)
 #   JOBS=n               parallel build jobs (default: nproc)
+#   FUZZ_TIME=s          make fuzz: seconds of fuzzing in all (default 300)
 
 UPSTREAM ?= 0
 KDEBUG ?= 0
@@ -26,6 +29,7 @@ HMAC ?= 0
 BUILD ?= build
 BASE_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
 JOBS ?= $(shell nproc)
+FUZZ_TIME ?= 300
 
 TOOLS := tools/testing/tpm2-qemu
 ABS_BUILD := $(abspath $(BUILD))
@@ -57,7 +61,7 @@ KUNIT_OUT := $(ABS_BUILD)/kunit
 UPSTREAM_BZIMAGE := $(ABS_BUILD)/obj-$(patsubst ours%,upstream%,$(VARIANT))/arch/x86/boot/bzImage
 
 .PHONY: all deps tree base kernel selftests kunit lint check run shell series \
-	bench clean
+	bench fuzz clean
 
 all: kernel
 
@@ -99,6 +103,10 @@ bench: kernel
 	@$(MAKE) -s UPSTREAM=1 kernel
 	@$(TOOLS)/bench.sh $(BZIMAGE) $(UPSTREAM_BZIMAGE) \
 		$(BASE)/tools/testing/selftests/tpm2
+
+fuzz: tree
+	@$(OURS)/tools/testing/tpm2-fuzz/run.sh --time $(FUZZ_TIME) \
+		--out $(ABS_BUILD)/fuzz --coverage
 
 shell: kernel
 	@$(TOOLS)/vm-run.sh -k $(BZIMAGE) -t 3600 --shell

@@ -30,6 +30,9 @@ PACKAGES=(
 	tpm2-tools:tpm2
 	libtss2-tcti-device0:
 	busybox-static:/bin/busybox
+	clang-14:clang-14
+	libclang-rt-14-dev:
+	llvm-14:llvm-cov-14
 )
 
 missing=()
