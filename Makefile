@@ -104,7 +104,7 @@ shell: kernel
 	@$(TOOLS)/vm-run.sh -k $(BZIMAGE) -t 3600 --shell
 
 series: tree
-	@$(TOOLS)/make-series.sh $(CURDIR) $(BASE) $(ABS_BUILD)/series
+	@$(TOOLS)/make-series.sh $(CURDIR) $(OURS).git $(ABS_BUILD)/series
 
 clean:
 	rm -rf $(BUILD)
