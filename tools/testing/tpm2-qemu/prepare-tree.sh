@@ -10,11 +10,11 @@
 #	(REPO/{drivers,include,Documentation,tools}) copied over it.
 #	SRC_DIR's git directory is SRC_DIR.git, outside the tree, so the
 #	kernel's setlocalversion sees no repository; its branch 'base' is
-#	the pristine base, which make-series clones. When the patches or the
-#	set of overlay files change, the tree goes back to 'base' and the
-#	patches are applied again; git rewrites only the files that differ,
-#	so kbuild stays incremental. An edit of an overlay file is only
-#	copied in place.
+#	the pristine base, which make-series clones. When the patches change,
+#	the tree goes back to 'base' and the patches are applied again; git
+#	rewrites only the files that differ, so kbuild stays incremental.
+#	An overlay file is copied in place when it differs, and one that is
+#	gone from REPO is removed (or given back its series content).
 
 set -eu
 
@@ -104,6 +104,24 @@ apply_series() {
 	done
 }
 
+# An overlay file that is gone from REPO goes from SRC_DIR too: back to
+# the series' content if the series has the file, else removed.
+drop_vanished() {
+	local repo=$1 f
+
+	overlay_files "$repo" >"$gitdir/tpm2-overlay.new"
+	touch "$gitdir/tpm2-overlay"
+	LC_ALL=C comm -23 "$gitdir/tpm2-overlay" "$gitdir/tpm2-overlay.new" |
+	while IFS= read -r f; do
+		if src_git cat-file -e "HEAD:$f" 2>/dev/null; then
+			src_git checkout -q HEAD -- "$f"
+		else
+			rm -f "$src/$f"
+		fi
+	done
+	mv "$gitdir/tpm2-overlay.new" "$gitdir/tpm2-overlay"
+}
+
 ours() {
 	local repo=$1 base=$2 stamp version
 	src=$3 gitdir=$3.git
@@ -116,7 +134,6 @@ ours() {
 	stamp=$( {
 		cat "$base/.tpm2-base-stamp"
 		cat "$repo"/patches/*.patch 2>/dev/null
-		overlay_files "$repo"
 	} | sha256sum | cut -d' ' -f1)
 	if ! [ "$(cat "$gitdir/tpm2-tree-stamp" 2>/dev/null)" = "$stamp" ]; then
 		echo "prepare-tree: git am patches/*.patch in $src"
@@ -124,9 +141,9 @@ ours() {
 		apply_series "$repo" "$version"
 		echo "$stamp" >"$gitdir/tpm2-tree-stamp"
 	fi
+	drop_vanished "$repo"
 	# Copy only what differs, so unchanged files keep their mtime.
-	overlay_files "$repo" |
-		rsync -rc --files-from=- "$repo/" "$src/"
+	rsync -rc --files-from="$gitdir/tpm2-overlay" "$repo/" "$src/"
 }
 
 case "${1:-}" in
