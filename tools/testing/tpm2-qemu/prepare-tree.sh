@@ -80,6 +80,8 @@ copy_base() {
 	mkdir -p "$src"
 	rsync -a --exclude='/.tpm2-*' "$base/" "$src/"
 	src_git init -q
+	# No background repack of a whole kernel in the middle of a build
+	src_git config gc.auto 0
 	src_git add -A -f .
 	src_git commit -q -m "Linux $version (Debian linux-source-6.12)"
 	cp "$base/.tpm2-base-stamp" "$gitdir/tpm2-base-stamp"
