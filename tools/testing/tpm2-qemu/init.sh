@@ -59,7 +59,10 @@ done
 [ -c $root/dev/tpmrm0 ] || echo "vm-run guest: warning: no /dev/tpmrm0"
 
 $bb hostname vm-run
-$bb ip link set lo up 2>/dev/null || echo "vm-run guest: warning: no loopback"
+# iproute2's ip over netlink: busybox's ip wants an AF_INET socket, and
+# the guest kernel has no INET
+$bb chroot $root /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	ip link set lo up 2>/dev/null || echo "vm-run guest: warning: lo is down"
 echo started > $root/run/vm-run/started
 $bb chroot $root /usr/bin/env -i \
 	HOME=/tmp TERM="${TERM:-linux}" LANG=C.UTF-8 \
