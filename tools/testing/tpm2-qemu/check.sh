@@ -171,10 +171,13 @@ guest() {
 	local upstream=$base/tools/testing/selftests/tpm2 t entry limit
 
 	# Upstream's tests are unittest cases: a test per case, via KTAP.
+	# They write their logs in the current directory: /tmp in the guest.
+	upstream=$(readlink -f "$upstream")
 	limit=$(( $(settings_timeout "$upstream") * 2 ))
 	for t in Smoke Space Async; do
 		run_suite "upstream-tpm2:${t}Test" vm "$limit" \
-			python3 "$here/ktap-unittest.py" "$upstream" tpm2_tests "${t}Test"
+			bash -c 'cd /tmp && exec "$@"' _ python3 \
+			"$here/ktap-unittest.py" "$upstream" tpm2_tests "${t}Test"
 	done
 	# Ours through the kernel's runner, one boot each; the boot and the
 	# runner's own work get 300 s on top of the settings limit.
