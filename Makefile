@@ -82,9 +82,12 @@ kernel: $(KOUT)/.config
 	@$(MAKE) -s -C $(SRC) O=$(KOUT) ARCH=x86_64 -j$(JOBS) bzImage
 	@echo "kernel: $(BZIMAGE) (Linux $$(cat $(BASE)/.tpm2-base-version), RM=$(RM_NAME))"
 
+# Installed with the kernel's runner (run_kselftest.sh, kselftest-list.txt)
 selftests: tree
-	@$(MAKE) -s -C $(OURS)/tools/testing/selftests/tpm2-space \
-		OUTPUT=$(SELFTESTS) >/dev/null
+	@rm -rf $(SELFTESTS)
+	@$(MAKE) -s -C $(OURS)/tools/testing/selftests TARGETS=tpm2-space \
+		O=$(ABS_BUILD)/selftests-build KSFT_INSTALL_PATH=$(SELFTESTS) \
+		install >/dev/null
 
 kunit: tree
 	@$(TOOLS)/check.sh --kunit-only --src $(OURS) --kunit-out $(KUNIT_OUT)
@@ -112,7 +115,7 @@ shell: kernel
 	@$(TOOLS)/vm-run.sh -k $(BZIMAGE) -t 3600 --shell
 
 series: tree
-	@$(TOOLS)/make-series.sh $(CURDIR) $(BASE) $(ABS_BUILD)/series
+	@$(TOOLS)/make-series.sh $(CURDIR) $(OURS).git $(ABS_BUILD)/series
 
 clean:
 	rm -rf $(BUILD)

@@ -1,23 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# check: the test command behind 'make check'.
+# check: the test command behind 'make check'. It does three things:
 #
-#   1. On our tree only: lint.sh (checkpatch --strict, sparse, W=1 on our
-#      files: one test, failed by any finding), then KUnit:
-#      tools/testing/kunit/kunit.py run --arch=um with
-#      drivers/char/tpm/.kunitconfig, against a fake TPM.
-#   2. In the guest, one fresh boot and fresh swtpm per suite:
-#      - upstream's tpm2 selftests from the base tarball (SmokeTest,
-#        SpaceTest, AsyncTest);
-#      - our C kselftests (tools/testing/selftests/tpm2-space);
-#      - a tpm2-tools scenario through device:/dev/tpmrm0, and the wider
-#        tpm2-tools flows (tpm2_tools_flows.sh), one test per flow.
+#   1. KUnit (and, on our tree, lint first): kunit.py run --arch=um with
+#      drivers/char/tpm/.kunitconfig, its raw KTAP kept.
+#   2. Boot and run, one fresh boot and fresh swtpm per suite: upstream's
+#      python tpm2 selftests through ktap-unittest.py, then every entry of
+#      our installed kselftests (kselftest-list.txt) through the kernel's
+#      run_kselftest.sh, with the time limit of the directory's 'settings'.
+#   3. Count KTAP results, with one parser for every suite (count_ktap).
 #
-# Every test case counts once: KUnit cases, unittest cases, kselftest
-# harness cases; a suite that dies before its summary counts as one
-# failure. The last line is "N passed, M failed"; the exit status is
-# non-zero on any failure or when nothing ran.
+# Every leaf result counts once: a test case, not the program around it.
+# A parent that failed although none of its cases did (a crash, a
+# timeout, a bad exit status) counts one failure, and so do results that
+# a plan announced but never came (a suite that died), or no plan at all.
+# The last line is "N passed, M failed"; the exit status is non-zero on
+# any failure or when nothing ran.
 
 set -u
 
@@ -43,119 +42,162 @@ done
 logs=${logs:-$(mktemp -d)}
 mkdir -p "$logs"
 
-passed=0
-failed=0
+passed=0 failed=0 skipped=0
 summary=()
 
-record() {	# name pass fail
-	passed=$((passed + $2))
-	failed=$((failed + $3))
-	summary+=("$(printf '%-34s %3d passed, %3d failed' "$1" "$2" "$3")")
+# KTAP (and TAP 13) from a log: "PASS FAIL SKIP". Nesting is indentation
+# (KUnit) or the "# " prefix of the kselftest runner. RC is the exit
+# status of what wrote the log: non-zero with no failure counted is one.
+count_ktap() {	# log rc
+	awk -v rc="$2" '
+	function strip(line) {
+		depth = 0
+		while (match(line, /^(    |# )/)) {
+			line = substr(line, RLENGTH + 1)
+			depth++
+		}
+		return line
+	}
+	function reset_below(d,   e) {
+		for (e = d; e <= maxdepth; e++) {
+			kids[e] = 0; kfail[e] = 0; plan[e] = -1; seen[e] = 0
+		}
+	}
+	BEGIN { maxdepth = 16; reset_below(0) }
+	{
+		sub(/\r$/, "")
+		line = strip($0)
+	}
+	line ~ /^1\.\.[0-9]+/ {
+		n = line; sub(/^1\.\./, "", n); sub(/[^0-9].*/, "", n)
+		reset_below(depth + 1)
+		plan[depth] = n + 0; seen[depth] = 0
+		for (e = 0; e < depth; e++) kids[e]++
+		next
+	}
+	line ~ /^(not )?ok [0-9]+/ {
+		ok = line !~ /^not /
+		skip = line ~ /# *(SKIP|skip)/
+		seen[depth]++
+		if (kids[depth] == 0) {		# a leaf: a test case
+			if (skip) skips++
+			else if (ok) pass++
+			else { fail++; for (e = 0; e < depth; e++) kfail[e]++ }
+		} else if (!ok && kfail[depth] == 0) {
+			fail++			# it failed, none of its cases did
+			for (e = 0; e < depth; e++) kfail[e]++
+		} else if (planned_short(depth + 1)) {
+			fail++			# its cases stopped before their plan
+		} else if (skip) {
+			skips++			# it skipped as a whole
+		}
+		for (e = 0; e < depth; e++) kids[e]++
+		reset_below(depth + 1)
+		kids[depth] = 0; kfail[depth] = 0
+		next
+	}
+	function planned_short(d) { return plan[d] > 0 && seen[d] < plan[d] }
+	END {
+		if (plan[0] < 0) fail++		# no plan: it died first
+		else if (seen[0] < plan[0]) fail += plan[0] - seen[0]
+		if (rc != 0 && fail == 0) fail++
+		print pass + 0, fail + 0, skips + 0
+	}' "$1"
 }
 
-# Parsers of each runner's own closing lines; each prints "PASS FAIL".
-count_kunit() {
-	sed -n 's/.*Ran \([0-9]*\) tests: passed: \([0-9]*\).*/\1 \2/p' "$1" |
-		tail -n 1 | awk '{ print $2, $1 - $2 }'
+record() {	# name pass fail skip
+	local line
+
+	passed=$((passed + $2)) failed=$((failed + $3)) skipped=$((skipped + $4))
+	line=$(printf '%-40s %3d passed, %3d failed' "$1" "$2" "$3")
+	[ "$4" -eq 0 ] || line="$line, $4 skipped"
+	summary+=("$line")
 }
 
-count_unittest() {
-	# The guest's serial console ends its lines with CR LF.
-	awk '{ sub(/\r$/, "") }
-	     /^Ran [0-9]+ test/ { ran = $2 }
-	     / \.\.\. ok$/ { ok++ }
-	     END { if (ran != "") print ok + 0, ran - ok }' "$1"
-}
-
-count_lint() {
-	sed -n 's/^lint: \([0-9]*\) findings.*/\1/p' "$1" |
-		awk '{ print ($1 == 0), ($1 != 0) }'
-}
-
-count_kselftest() {
-	sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$1" |
-		tail -n 1
-}
-
-run_suite() {	# name counter command...
-	local name=$1 counter=$2 log="$logs/$1.log" rc counts
-	shift 2
+run_suite() {	# name command...
+	local name=$1 log="$logs/${1//[:\/]/-}.log" rc
+	shift
 
 	echo "=== $name"
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	counts=$($counter "$log")
-	if [ -z "$counts" ]; then
-		# No summary: the suite itself died.
-		record "$name" 0 1
-	elif [ "$rc" -ne 0 ] && [ "${counts#* }" = 0 ]; then
-		# It said all passed but exited non-zero: count the exit.
-		record "$name" "${counts% *}" 1
-	else
-		record "$name" ${counts}
-	fi
+	# shellcheck disable=SC2046
+	record "$name" $(count_ktap "$log" "$rc")
 	echo "=== $name: exit $rc"
 }
 
-vm_timeout=600
+# A program whose exit status is its verdict, as one KTAP test
+ktap_verdict() {	# name command...
+	local name=$1 rc
+	shift
 
-vm() {
-	"$here/vm-run.sh" -k "$kernel" -t "$vm_timeout" -- "$@"
+	echo "TAP version 13"
+	echo "1..1"
+	"$@" 2>&1 | sed 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -eq 0 ]; then echo "ok 1 $name"; else echo "not ok 1 $name"; fi
+	return "$rc"
+}
+
+vm() {	# timeout command...
+	local t=$1
+	shift
+	"$here/vm-run.sh" -k "$kernel" -t "$t" -- "$@"
 }
 
 kunit() {
 	[ -f "$src/drivers/char/tpm/.kunitconfig" ] || {
 		echo "check: no drivers/char/tpm/.kunitconfig in $src" >&2
-		record kunit 0 1
+		record kunit 0 1 0
 		return
 	}
 	# kunit.py works from the source tree and refuses one that has had an
-	# in-tree build; ours are all out of tree.
-	run_suite kunit count_kunit \
+	# in-tree build; ours are all out of tree. --raw_output=kunit: the
+	# kernel's own KTAP, counted like every other suite.
+	run_suite kunit \
 		bash -c 'cd "$1" && python3 tools/testing/kunit/kunit.py run \
-			--arch=um --jobs="$(nproc)" --build_dir="$2" \
-			--kunitconfig=drivers/char/tpm/.kunitconfig' \
+			--arch=um --jobs="$(nproc)" --build_dir="$2" --timeout=900 \
+			--kunitconfig=drivers/char/tpm/.kunitconfig --raw_output=kunit' \
 		_ "$src" "$kunit_out"
 }
 
-one_line() {	# "N passed" from a script whose exit status is its verdict
-	local rc
-
-	"$@"
-	rc=$?
-	echo "# Totals: pass:$((rc == 0)) fail:$((rc != 0))"
-	return $rc
+# The time limit a kselftest directory's settings file gives its tests
+settings_timeout() {	# dir
+	sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$1/settings" 2>/dev/null |
+		tail -n 1 | grep . || echo 45
 }
 
 guest() {
-	local upstream=$base/tools/testing/selftests/tpm2 t
+	local upstream=$base/tools/testing/selftests/tpm2 t entry limit
 
-	for t in smoke space async; do
-		run_suite "upstream-tpm2-$t" count_unittest \
-			vm bash -c 'cp -r "$1" /tmp/tpm2 && cd /tmp/tpm2 && bash "test_$2.sh"' _ "$upstream" "$t"
+	# Upstream's tests are unittest cases: a test per case, via KTAP.
+	# They write their logs in the current directory: /tmp in the guest.
+	upstream=$(readlink -f "$upstream")
+	limit=$(( $(settings_timeout "$upstream") * 2 ))
+	for t in Smoke Space Async; do
+		run_suite "upstream-tpm2:${t}Test" vm "$limit" \
+			bash -c 'cd /tmp && exec "$@"' _ python3 \
+			"$here/ktap-unittest.py" "$upstream" tpm2_tests "${t}Test"
 	done
-	for t in "$selftests"/*; do
-		[ -x "$t" ] && [ -f "$t" ] || continue
-		# its 70,000 context save/load cycles take 5-10 minutes
-		case "$(basename "$t")" in
-		tpm2_space_exhaust_test) vm_timeout=1200 ;;
-		*) vm_timeout=600 ;;
-		esac
-		run_suite "kselftest-$(basename "$t")" count_kselftest vm "$t"
-	done
-	vm_timeout=600
-	run_suite tpm2-tools-scenario count_kselftest \
-		one_line vm bash "$src/tools/testing/selftests/tpm2-space/tpm2_tools_scenario.sh"
-	# one test per flow: the script prints its own "# Totals:" line
-	run_suite tpm2-tools-flows count_kselftest \
-		vm bash "$src/tools/testing/selftests/tpm2-space/tpm2_tools_flows.sh"
+	# Ours through the kernel's runner, one boot each; the boot and the
+	# runner's own work get 300 s on top of the settings limit.
+	[ -s "$selftests/kselftest-list.txt" ] || {
+		echo "check: no kselftest-list.txt in $selftests" >&2
+		record kselftests 0 1 0
+		return
+	}
+	while IFS= read -r entry; do
+		limit=$(( $(settings_timeout "$selftests/${entry%%:*}") + 300 ))
+		run_suite "$entry" vm "$limit" \
+			"$selftests/run_kselftest.sh" -t "$entry" </dev/null
+	done <"$selftests/kselftest-list.txt"
 }
 
 if [ $kunit_only = 1 ]; then
 	kunit
 else
 	if [ "$rm_name" = ours ]; then
-		run_suite lint count_lint \
+		run_suite lint ktap_verdict lint \
 			"$here/lint.sh" "$repo" "$src" "$lint_out"
 		kunit
 	else
@@ -168,5 +210,6 @@ fi
 echo
 echo "Summary ($rm_name resource manager; logs in $logs):"
 printf '  %s\n' "${summary[@]}"
+[ "$skipped" -eq 0 ] || echo "($skipped skipped: neither passed nor failed)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -7,6 +7,13 @@
 # as is, run the command vm-run left in the run directory, store its exit
 # status next to it and power off. The kernel has no udev: devtmpfs is
 # mounted here, since DEVTMPFS_MOUNT does not cover an initramfs.
+#
+# What a distro's init and udev give every program is set up here too:
+# /dev/fd and /dev/std{in,out,err} (bash's process substitution and the
+# kselftest runner's log use them), /dev/core, /dev/pts, /dev/shm, a
+# fresh /run with /run/lock, the loopback interface up and a hostname.
+# Just before the command starts, the guest writes /run/vm-run/started:
+# vm-run tells a boot that died from a test that failed by it.
 
 bb=/bin/busybox
 root=/mnt/root
@@ -30,11 +37,17 @@ $bb mount -t debugfs none $root/sys/kernel/debug
 $bb mount -t securityfs none $root/sys/kernel/security
 $bb mkdir -p $root/dev/pts $root/dev/shm
 $bb mount -t devpts -o ptmxmode=0666 none $root/dev/pts
-$bb mount -t tmpfs none $root/dev/shm
+$bb mount -t tmpfs -o mode=1777 none $root/dev/shm
+$bb ln -sfn /proc/self/fd $root/dev/fd
+$bb ln -sfn /proc/self/fd/0 $root/dev/stdin
+$bb ln -sfn /proc/self/fd/1 $root/dev/stdout
+$bb ln -sfn /proc/self/fd/2 $root/dev/stderr
+[ ! -e $root/proc/kcore ] || $bb ln -sfn /proc/kcore $root/dev/core
 for dir in /tmp /run /var/tmp; do
 	$bb mount -t tmpfs -o mode=1777 none $root$dir
 done
-$bb mkdir -p $root/run/vm-run
+$bb mkdir -p $root/run/vm-run $root/run/lock
+$bb chmod 1777 $root/run/lock
 $bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 \
 	vmrun $root/run/vm-run || fail "cannot mount the run directory over 9p"
 
@@ -46,8 +59,14 @@ done
 [ -c $root/dev/tpmrm0 ] || echo "vm-run guest: warning: no /dev/tpmrm0"
 
 $bb hostname vm-run
+# iproute2's ip over netlink: busybox's ip wants an AF_INET socket, and
+# the guest kernel has no INET
+$bb chroot $root /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+	ip link set lo up 2>/dev/null || echo "vm-run guest: warning: lo is down"
+echo started > $root/run/vm-run/started
 $bb chroot $root /usr/bin/env -i \
 	HOME=/tmp TERM="${TERM:-linux}" LANG=C.UTF-8 \
+	USER=root LOGNAME=root SHELL=/bin/bash \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	TPM2TOOLS_TCTI=device:/dev/tpmrm0 PYTHONDONTWRITEBYTECODE=1 \
 	/bin/bash /run/vm-run/cmd

@@ -1,11 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# make-series REPO BASE_DIR OUT_DIR
+# make-series REPO BASE_GIT OUT_DIR
 #
 # Turn the overlay into a git series against the pristine base, write it
 # with 'git format-patch --cover-letter', and prove it applies with 'git am'
-# on a fresh clone of the base.
+# on a fresh clone of the base. BASE_GIT is the git directory that
+# prepare-tree made (build/src.git): its branch 'base' is the pristine
+# base, and its patches are applied with the same 'git am'.
 #
 # REPO/patches/ defines the commits, in file-name order. For one commit
 # named NNNN-slug there may be:
@@ -23,12 +25,14 @@ die() {
 	exit 1
 }
 
-[ $# -eq 3 ] || die "usage: make-series REPO BASE_DIR OUT_DIR"
-repo=$(readlink -f "$1") base=$(readlink -f "$2") out=$3
+[ $# -eq 3 ] || die "usage: make-series REPO BASE_GIT OUT_DIR"
+repo=$(readlink -f "$1") pristine=$(readlink -f "$2") out=$3
 mkdir -p "$out"
 out=$(readlink -f "$out")
-version=$(cat "$base/.tpm2-base-version")
-pristine=$out/base-$version.git
+git --git-dir="$pristine" rev-parse -q --verify base >/dev/null ||
+	die "no branch 'base' in $pristine (run 'make tree')"
+version=$(git --git-dir="$pristine" log -1 --format=%s base |
+	sed -n 's/^Linux \([^ ]*\).*/\1/p')
 work=$out/work
 mails=$out/patches
 
@@ -37,18 +41,7 @@ export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EM
 export GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
 git_q() { git -c advice.detachedHead=false -c init.defaultBranch=base "$@"; }
 
-# 1. The pristine base as a git repository, made once per base version.
-if [ ! -d "$pristine" ]; then
-	echo "make-series: making a git repository of Linux $version (once)"
-	rm -rf "$pristine.tmp"
-	git_q init -q "$pristine.tmp"
-	rsync -a --exclude='/.git' --exclude='/.tpm2-*' "$base/" "$pristine.tmp/"
-	(cd "$pristine.tmp" && git add -A -f . &&
-	 git_q commit -q -m "Linux $version (Debian linux-source-6.12)")
-	mv "$pristine.tmp" "$pristine"
-fi
-
-# 2. Every overlay file in exactly one commit.
+# 1. Every overlay file in exactly one commit.
 overlay=$(cd "$repo" && for d in drivers include Documentation tools; do
 		[ -d "$d" ] && find "$d" -type f
 	  done | LC_ALL=C sort)
@@ -63,9 +56,9 @@ orphans=$(LC_ALL=C comm -23 <(printf '%s\n' "$overlay") <(printf '%s\n' "$claime
 ghosts=$(LC_ALL=C comm -13 <(printf '%s\n' "$overlay") <(printf '%s\n' "$claimed_all") | grep -v '^$' || true)
 [ -z "$ghosts" ] || die "patches/*.files name files that do not exist: $ghosts"
 
-# 3. The series as commits.
+# 2. The series as commits.
 rm -rf "$work"
-git_q clone -q "$pristine" "$work"
+git_q clone -q -b base "$pristine" "$work"
 cd "$work"
 for name in $(ls "$repo/patches" | sed -n 's/\.\(patch\|files\)$//p' | LC_ALL=C sort -u); do
 	patch=$repo/patches/$name.patch files=$repo/patches/$name.files
@@ -93,7 +86,7 @@ for name in $(ls "$repo/patches" | sed -n 's/\.\(patch\|files\)$//p' | LC_ALL=C 
 done
 [ "$(git rev-list --count HEAD ^origin/base)" -gt 0 ] || die "the series is empty"
 
-# 4. format-patch, with the cover letter filled in.
+# 3. format-patch, with the cover letter filled in.
 rm -rf "$mails"
 git format-patch -q --cover-letter -o "$mails" origin/base..HEAD
 cover=$(ls "$mails"/0000-cover-letter.patch)
@@ -105,10 +98,10 @@ if [ -f "$repo/patches/cover-letter" ]; then
 d}" "$cover"
 fi
 
-# 5. Proof: the mails apply to a fresh base and give the same tree, and
+# 4. Proof: the mails apply to a fresh base and give the same tree, and
 #    that tree matches what the build lays over the base.
 rm -rf "$out/verify"
-git_q clone -q "$pristine" "$out/verify"
+git_q clone -q -b base "$pristine" "$out/verify"
 (cd "$out/verify" &&
  git_q am -q $(ls "$mails"/*.patch | grep -v 0000-cover-letter)) ||
 	die "the series does not apply with git am to a fresh Linux $version"

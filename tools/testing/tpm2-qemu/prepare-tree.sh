@@ -5,12 +5,16 @@
 #	Extract the pristine base kernel once, check that it is 6.12.y and
 #	record its version in BASE_DIR/.tpm2-base-version.
 # prepare-tree ours REPO BASE_DIR SRC_DIR
-#	Make SRC_DIR the base plus our patches (REPO/patches/*.patch, in
-#	order) plus our overlay (REPO/{drivers,include,Documentation,tools}).
-#	The base is copied once; when the patches or the set of overlay
-#	files change, only the files the series touched are reset and the
-#	series laid again. Changed overlay files are copied in place, so
-#	kbuild stays incremental.
+#	Make SRC_DIR the base plus our series: REPO/patches/*.patch applied
+#	in order with 'git am' (as make-series does), then our overlay
+#	(REPO/{drivers,include,Documentation,tools}) copied over it.
+#	SRC_DIR's git directory is SRC_DIR.git, outside the tree, so the
+#	kernel's setlocalversion sees no repository; its branch 'base' is
+#	the pristine base, which make-series clones. When the patches change,
+#	the tree goes back to 'base' and the patches are applied again; git
+#	rewrites only the files that differ, so kbuild stays incremental.
+#	An overlay file is copied in place when it differs, and one that is
+#	gone from REPO is removed (or given back its series content).
 
 set -eu
 
@@ -58,63 +62,90 @@ overlay_files() {
 	done | LC_ALL=C sort
 }
 
-# Files the series touched last time go back to their base content, with
-# a fresh mtime so that kbuild rebuilds what used them.
-restore_touched() {
-	local src=$1 base=$2 f
-
-	while IFS= read -r f; do
-		rm -f "$src/$f"
-		[ ! -f "$base/$f" ] || cp "$base/$f" "$src/$f"
-	done <"$src/.tpm2-touched"
-	: >"$src/.tpm2-touched"
+# git on SRC_DIR with its git directory beside it, as the series' author
+src_git() {
+	GIT_AUTHOR_NAME="tpm2-space team" GIT_AUTHOR_EMAIL="tpm2-space@example.org" \
+	GIT_COMMITTER_NAME="tpm2-space team" GIT_COMMITTER_EMAIL="tpm2-space@example.org" \
+		git -c init.defaultBranch=base -c advice.detachedHead=false \
+		--git-dir="$gitdir" --work-tree="$src" "$@"
 }
 
-apply_patches() {
-	local repo=$1 src=$2 p version
+# The base once, as a copy of BASE_DIR and the commit 'base' of it.
+copy_base() {
+	local base=$1 version
 
-	version=$(cat "$src/.tpm2-base-version")
+	version=$(cat "$base/.tpm2-base-version")
+	echo "prepare-tree: copying the base to $src and committing it (once)"
+	rm -rf "$src" "$gitdir"
+	mkdir -p "$src"
+	rsync -a --exclude='/.tpm2-*' "$base/" "$src/"
+	src_git init -q
+	# No background repack of a whole kernel in the middle of a build
+	src_git config gc.auto 0
+	src_git add -A -f .
+	src_git commit -q -m "Linux $version (Debian linux-source-6.12)"
+	cp "$base/.tpm2-base-stamp" "$gitdir/tpm2-base-stamp"
+}
+
+# The series from 'base', with the same 'git am' as make-series.
+apply_series() {
+	local repo=$1 version=$2 p
+
+	src_git checkout -q -f -B series base
+	# Overlay files from the last run are untracked (and ignored: the
+	# base's .gitignore ignores what Debian's tree does not ship); the
+	# series must not find them in the way. Builds are out of tree, so
+	# nothing else is lost.
+	src_git clean -q -f -d -x
 	for p in "$repo"/patches/*.patch; do
 		[ -e "$p" ] || continue
-		sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p" >>"$src/.tpm2-touched"
-		if ! patch -d "$src" -p1 -N -s --fuzz=0 --dry-run <"$p" >/dev/null; then
-			patch -d "$src" -p1 -N --fuzz=0 --dry-run <"$p" >&2 || true
-			die "patch $(basename "$p") does not apply to Linux $version"
+		if ! src_git am -q --keep-cr "$p"; then
+			src_git am --abort
+			die "patch $(basename "$p") does not apply with git am to Linux $version"
 		fi
-		patch -d "$src" -p1 -N -s --fuzz=0 --no-backup-if-mismatch <"$p" >/dev/null
 	done
 }
 
+# An overlay file that is gone from REPO goes from SRC_DIR too: back to
+# the series' content if the series has the file, else removed.
+drop_vanished() {
+	local repo=$1 f
+
+	overlay_files "$repo" >"$gitdir/tpm2-overlay.new"
+	touch "$gitdir/tpm2-overlay"
+	LC_ALL=C comm -23 "$gitdir/tpm2-overlay" "$gitdir/tpm2-overlay.new" |
+	while IFS= read -r f; do
+		if src_git cat-file -e "HEAD:$f" 2>/dev/null; then
+			src_git checkout -q HEAD -- "$f"
+		else
+			rm -f "$src/$f"
+		fi
+	done
+	mv "$gitdir/tpm2-overlay.new" "$gitdir/tpm2-overlay"
+}
+
 ours() {
-	local repo=$1 base=$2 src=$3 stamp
+	local repo=$1 base=$2 stamp version
+	src=$3 gitdir=$3.git
 
 	[ -f "$base/.tpm2-base-version" ] || die "no base tree at $base"
-	# Without the list of touched files we cannot undo the last series.
-	if ! cmp -s "$src/.tpm2-base-stamp" "$base/.tpm2-base-stamp" ||
-	   [ ! -f "$src/.tpm2-touched" ]; then
-		echo "prepare-tree: copying the base to $src"
-		rm -rf "$src" "$src.tmp"
-		cp -a "$base" "$src.tmp"
-		: >"$src.tmp/.tpm2-touched"
-		mv "$src.tmp" "$src"
-	fi
+	version=$(cat "$base/.tpm2-base-version")
+	cmp -s "$gitdir/tpm2-base-stamp" "$base/.tpm2-base-stamp" ||
+		copy_base "$base"
 
 	stamp=$( {
 		cat "$base/.tpm2-base-stamp"
 		cat "$repo"/patches/*.patch 2>/dev/null
-		overlay_files "$repo"
 	} | sha256sum | cut -d' ' -f1)
-	if ! [ "$(cat "$src/.tpm2-tree-stamp" 2>/dev/null)" = "$stamp" ]; then
-		echo "prepare-tree: applying patches/*.patch in $src"
-		rm -f "$src/.tpm2-tree-stamp"
-		restore_touched "$src" "$base"
-		apply_patches "$repo" "$src"
-		overlay_files "$repo" >>"$src/.tpm2-touched"
-		echo "$stamp" >"$src/.tpm2-tree-stamp"
+	if ! [ "$(cat "$gitdir/tpm2-tree-stamp" 2>/dev/null)" = "$stamp" ]; then
+		echo "prepare-tree: git am patches/*.patch in $src"
+		rm -f "$gitdir/tpm2-tree-stamp"
+		apply_series "$repo" "$version"
+		echo "$stamp" >"$gitdir/tpm2-tree-stamp"
 	fi
+	drop_vanished "$repo"
 	# Copy only what differs, so unchanged files keep their mtime.
-	overlay_files "$repo" |
-		rsync -rc --files-from=- "$repo/" "$src/"
+	rsync -rc --files-from="$gitdir/tpm2-overlay" "$repo/" "$src/"
 }
 
 case "${1:-}" in

@@ -10,6 +10,12 @@
 #
 # Exit status: the command's own, or 124 when the time limit was hit, or
 # 125 when the VM could not run or the guest died before reporting one.
+#
+# A boot that dies before the guest starts the command (a slow host can
+# trip the kernel's timer check, or stall the boot) is retried, at most
+# twice, each time with a new swtpm, and said so on stderr. The guest's
+# /init writes a marker just before it starts the command: once it is
+# there, whatever happens is the command's, and is never retried.
 
 set -u
 
@@ -22,7 +28,8 @@ usage: vm-run.sh [options] -- COMMAND [ARG...]
        vm-run.sh [options] --shell
   -k, --kernel BZIMAGE  kernel to boot (default: \$VM_KERNEL, else
                         $repo/build/obj-ours/arch/x86/boot/bzImage)
-  -t, --timeout SECS    hard limit for the whole run (default: 600)
+  -t, --timeout SECS    hard limit for one boot and its command
+                        (default: 600)
   -m, --memory MB       guest memory (default: 1024)
   -a, --append ARGS     extra kernel command line
   -v, --verbose         show all kernel messages, not only warnings
@@ -37,6 +44,9 @@ memory=1024
 append=
 loglevel=quiet
 shell=0
+# Seconds a boot may take to start the command, and how often it is retried
+boot_limit=300
+boot_retries=2
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -72,11 +82,16 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/vm-run.XXXXXX") || die "mktemp failed"
 swtpm_pid=
 qemu_pid=
 
-cleanup() {
+stop_vm() {
 	# timeout(1) leads its own process group: kill the whole group.
 	[ -n "$qemu_pid" ] && kill -KILL -- "-$qemu_pid" 2>/dev/null
 	[ -n "$swtpm_pid" ] && kill -KILL -- "-$swtpm_pid" 2>/dev/null
 	wait 2>/dev/null
+	qemu_pid= swtpm_pid=
+}
+
+cleanup() {
+	stop_vm
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -85,29 +100,32 @@ trap 'echo "vm-run: interrupted" >&2; exit 130' INT TERM HUP
 # A newly manufactured TPM for every boot: tests that trip dictionary-attack
 # lockout or leave sessions behind cannot leak into the next run. The EK is
 # created, but no EK certificate (its CA writes outside our directory).
-mkdir -p "$work/tpm" "$work/share" "$work/initramfs"
-if ! timeout 60 swtpm_setup --tpm2 --tpmstate "$work/tpm" --createek \
-		--pcr-banks sha1,sha256 --overwrite \
-		--logfile "$work/swtpm_setup.log" >/dev/null 2>&1; then
-	cat "$work/swtpm_setup.log" >&2 2>/dev/null
-	die "swtpm_setup failed to manufacture a TPM state"
-fi
+start_swtpm() {
+	local sock=$work/swtpm.sock
 
-sock=$work/swtpm.sock
-timeout -k 5 $((timeout_s + 30)) swtpm socket --tpm2 \
-	--tpmstate dir="$work/tpm" --ctrl type=unixio,path="$sock" \
-	--terminate --log file="$work/swtpm.log" &
-swtpm_pid=$!
-for _ in $(seq 50); do
-	[ -S "$sock" ] && break
-	kill -0 $swtpm_pid 2>/dev/null || break
-	sleep 0.1
-done
-[ -S "$sock" ] || { cat "$work/swtpm.log" >&2; die "swtpm did not start"; }
+	rm -rf "$work/tpm" "$sock"
+	mkdir -p "$work/tpm"
+	if ! timeout 60 swtpm_setup --tpm2 --tpmstate "$work/tpm" --createek \
+			--pcr-banks sha1,sha256 --overwrite \
+			--logfile "$work/swtpm_setup.log" >/dev/null 2>&1; then
+		cat "$work/swtpm_setup.log" >&2 2>/dev/null
+		die "swtpm_setup failed to manufacture a TPM state"
+	fi
+	timeout -k 5 $((timeout_s + 30)) swtpm socket --tpm2 \
+		--tpmstate dir="$work/tpm" --ctrl type=unixio,path="$sock" \
+		--terminate --log file="$work/swtpm.log" &
+	swtpm_pid=$!
+	for _ in $(seq 50); do
+		[ -S "$sock" ] && break
+		kill -0 $swtpm_pid 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -S "$sock" ] || { cat "$work/swtpm.log" >&2; die "swtpm did not start"; }
+}
 
 # The initramfs: busybox and our /init, nothing else. cpio is given no
 # device nodes, so building it needs no privileges.
-mkdir -p "$work/initramfs"/{bin,dev,proc,sys,mnt}
+mkdir -p "$work/share" "$work/initramfs"/{bin,dev,proc,sys,mnt}
 cp /bin/busybox "$work/initramfs/bin/busybox"
 cp "$here/init.sh" "$work/initramfs/init"
 chmod 755 "$work/initramfs/init"
@@ -126,12 +144,14 @@ else
 	} >"$work/share/cmd"
 fi
 
+# no_timer_check: under TCG on a busy host the IO-APIC timer check can
+# miss its ticks and panic the boot ("IO-APIC + timer doesn't work!").
 qemu_args=(
 	-M pc -accel tcg -m "$memory" -smp 1
 	-nodefaults -display none -no-reboot
 	-kernel "$kernel" -initrd "$work/initramfs.cpio"
-	-append "console=ttyS0 panic=-1 oops=panic $loglevel $append"
-	-chardev socket,id=chrtpm,path="$sock"
+	-append "console=ttyS0 panic=-1 oops=panic no_timer_check $loglevel $append"
+	-chardev socket,id=chrtpm,path="$work/swtpm.sock"
 	-tpmdev emulator,id=tpm0,chardev=chrtpm
 	-device tpm-tis,tpmdev=tpm0
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
@@ -141,18 +161,49 @@ qemu_args=(
 )
 
 if [ $shell = 1 ]; then
+	start_swtpm
 	timeout -k 5 --foreground "$timeout_s" qemu-system-x86_64 \
 		"${qemu_args[@]}" -serial mon:stdio
-	rc=$?
-else
+	exit 0
+fi
+
+# One boot: QEMU's status in rc; a boot that has not started the command
+# within boot_limit seconds is stopped (rc 125).
+boot() {
+	local waited=0
+
+	rm -f "$work/share/started" "$work/share/status"
+	start_swtpm
 	timeout -k 5 "$timeout_s" qemu-system-x86_64 "${qemu_args[@]}" \
 		-serial stdio </dev/null &
 	qemu_pid=$!
+	while kill -0 $qemu_pid 2>/dev/null; do
+		if [ ! -e "$work/share/started" ] && [ $waited -ge $boot_limit ]; then
+			echo "vm-run: the guest did not start the command within ${boot_limit}s" >&2
+			stop_vm
+			rc=125
+			return
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
 	wait $qemu_pid
 	rc=$?
 	qemu_pid=
-fi
+	stop_vm
+}
 
+for attempt in $(seq 0 $boot_retries); do
+	boot
+	[ -e "$work/share/started" ] && break
+	[ "$attempt" -lt $boot_retries ] || break
+	echo "vm-run: RETRY: the guest died before it started the command" \
+		"(QEMU status $rc); booting again ($((attempt + 1)) of $boot_retries)" >&2
+done
+
+if [ ! -e "$work/share/started" ]; then
+	die "the guest never started the command ($((boot_retries + 1)) boots; QEMU status $rc)"
+fi
 if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	echo "vm-run: TIMEOUT: the guest did not finish within ${timeout_s}s (hung?); QEMU was killed" >&2
 	exit 124
@@ -161,7 +212,6 @@ if [ $rc -ne 0 ]; then
 	die "QEMU failed with status $rc"
 fi
 if [ ! -s "$work/share/status" ]; then
-	[ $shell = 1 ] && exit 0
-	die "the guest stopped without reporting a status (kernel panic or crash?)"
+	die "the command started, but the guest stopped without reporting a status (kernel panic or crash?)"
 fi
 exit "$(cat "$work/share/status")"

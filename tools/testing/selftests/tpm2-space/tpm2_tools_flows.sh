@@ -10,13 +10,14 @@
 # saved sessions than before the flow.
 #
 # RM_TCTI and TPM_TCTI override the two TCTIs, as in tpm2_tools_scenario.sh.
-# Prints "ok N flow" or "not ok N flow" per flow and a kselftest
-# "# Totals:" line; exits non-zero when a flow failed.
+# Prints KTAP with the kselftest ktap_helpers.sh, one result per flow;
+# exits non-zero when a flow failed.
 
 set -u
 set -o pipefail
 
-ksft_skip=4
+. "$(dirname "$0")/../kselftest/ktap_helpers.sh"
+
 RM_TCTI=${RM_TCTI:-device:/dev/tpmrm0}
 TPM_TCTI=${TPM_TCTI:-device:/dev/tpm0}
 NV_INDEX=0x1500016
@@ -25,8 +26,9 @@ PERSISTENT=0x81000116
 PCR=16
 
 skip() {
-	echo "SKIP: $*"
-	exit $ksft_skip
+	ktap_print_header
+	ktap_skip_all "$*"
+	exit "$KSFT_SKIP"
 }
 
 command -v tpm2 >/dev/null || skip "tpm2-tools (the tpm2 binary) are not installed"
@@ -38,8 +40,7 @@ for tcti in "$RM_TCTI" "$TPM_TCTI"; do
 done
 
 # One step, in its own process, through the RM. Its stdout stays stdout,
-# its stderr goes to stderr marked as a comment. (The guest has no
-# /dev/fd, so no process substitution.)
+# its stderr goes to stderr marked as a comment.
 t() {
 	echo "# tpm2 $*" >&2
 	{ TPM2TOOLS_TCTI=$RM_TCTI tpm2 "$@" 2>&1 1>&3 3>&- |
@@ -289,6 +290,23 @@ flow_contexts_in_files() {
 	t getrandom -o rand.bin 32 && [ "$(stat -c %s rand.bin)" -eq 32 ]
 }
 
+flow_process_substitution() {
+	local rnd n
+
+	# what real client scripts do: tpm2 reading and writing through
+	# /dev/fd/N of a <(...) or >(...), and /dev/stdout as a file name
+	head -c 4000 /dev/urandom >data.bin &&
+	t hash -C o -g sha256 -o digest.bin <(cat data.bin) &&
+	[ "$(od -An -tx1 digest.bin | tr -d " \n")" = \
+	  "$(sha256sum data.bin | cut -d' ' -f1)" ] &&
+	t getrandom -o >(od -An -tx1 | tr -d " \n" >rnd.hex) 16 &&
+	wait $! && rnd=$(cat rnd.hex) &&
+	echo "# random through >(...): $rnd" && [ ${#rnd} -eq 32 ] &&
+	n=$(t_out getrandom -o /dev/stdout 8 | wc -c) &&
+	echo "# bytes through /dev/stdout: $n" && [ "$n" -eq 8 ] &&
+	diff <(sha256sum <data.bin) <(cat data.bin | sha256sum)
+}
+
 flows=(
 	hash_sequence
 	hmac_sequence
@@ -304,27 +322,21 @@ flows=(
 	aes_encrypt_decrypt
 	getcap
 	contexts_in_files
+	process_substitution
 )
 
 top=$(mktemp -d /tmp/tpm2-space-flows.XXXXXX)
 trap 'rm -rf "$top"' EXIT
-echo "TAP version 13"
-echo "1..${#flows[@]}"
-pass=0
-fail=0
-n=0
+ktap_print_header
+ktap_set_plan "${#flows[@]}"
 for f in "${flows[@]}"; do
-	n=$((n + 1))
 	mkdir "$top/$f"
 	saved_before=$(count_handles handles-saved-session)
-	echo "# === $f"
+	ktap_print_msg "=== $f"
 	if (cd "$top/$f" && "flow_$f") && census_ok; then
-		echo "ok $n $f"
-		pass=$((pass + 1))
+		ktap_test_pass "$f"
 	else
-		echo "not ok $n $f"
-		fail=$((fail + 1))
+		ktap_test_fail "$f"
 	fi
 done
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ "$fail" -eq 0 ]
+ktap_finished

@@ -9,17 +9,19 @@
 #
 # RM_TCTI and TPM_TCTI override the two TCTIs (e.g. to try the scenario
 # against a plain swtpm: RM_TCTI=swtpm:port=2321 TPM_TCTI=swtpm:port=2321).
+# Prints KTAP with the kselftest ktap_helpers.sh: the scenario is one test.
 
-set -e
 set -o pipefail
 
-ksft_skip=4
+. "$(dirname "$0")/../kselftest/ktap_helpers.sh"
+
 RM_TCTI=${RM_TCTI:-device:/dev/tpmrm0}
 TPM_TCTI=${TPM_TCTI:-device:/dev/tpm0}
 
 skip() {
-	echo "SKIP: $*"
-	exit $ksft_skip
+	ktap_print_header
+	ktap_skip_all "$*"
+	exit "$KSFT_SKIP"
 }
 
 # Debian's tpm2-tools 5.x is one multi-call binary; older ones are tpm2_*.
@@ -57,43 +59,53 @@ count_handles() {
 	grep -c '0x' <<<"$out" || true
 }
 
+# The scenario: any step that fails ends it (set -e, in a subshell)
+scenario() {
+	set -e
+	cd "$dir"
+	echo "# working in $dir"
+
+	saved_before=$(count_handles handles-saved-session)
+
+	rm_step_quiet createprimary -C o -G ecc256 -c primary.ctx
+	rm_step_quiet create -C primary.ctx -G ecc256 \
+		-a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign' \
+		-u key.pub -r key.priv
+	rm_step_quiet load -C primary.ctx -u key.pub -r key.priv -c key.ctx
+	echo "tpm2-space scenario message" >msg.dat
+	rm_step sign -c key.ctx -g sha256 -o sig.bin msg.dat
+	rm_step verifysignature -c key.ctx -g sha256 -m msg.dat -s sig.bin
+	echo "tpm2-space scenario other message" >other.dat
+	echo "# a signature over another message must not verify"
+	if TPM2TOOLS_TCTI=$RM_TCTI tool verifysignature -c key.ctx -g sha256 \
+			-m other.dat -s sig.bin 2>/dev/null; then
+		echo "# a wrong signature verified"
+		exit 1
+	fi
+
+	rm_step startauthsession -S s.ctx --policy-session
+	rm_step_quiet policypcr -S s.ctx -l sha256:0 -L pcr.policy
+	[ -s pcr.policy ] || { echo "# no policy digest written"; exit 1; }
+	rm_step flushcontext s.ctx
+
+	echo "# checking what is left in the TPM through $TPM_TCTI"
+	transient=$(count_handles handles-transient)
+	loaded=$(count_handles handles-loaded-session)
+	saved=$(count_handles handles-saved-session)
+	echo "# transient objects: $transient, loaded sessions: $loaded," \
+		"saved sessions: $saved (before: $saved_before)"
+	if [ "$transient" -ne 0 ] || [ "$loaded" -ne 0 ] ||
+	   [ "$saved" -ne "$saved_before" ]; then
+		echo "# objects or sessions were left in the TPM"
+		exit 1
+	fi
+}
+
 dir=$(mktemp -d /tmp/tpm2-space-scenario.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
-cd "$dir"
-echo "# working in $dir"
-
-saved_before=$(count_handles handles-saved-session)
-
-rm_step_quiet createprimary -C o -G ecc256 -c primary.ctx
-rm_step_quiet create -C primary.ctx -G ecc256 \
-	-a 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign' \
-	-u key.pub -r key.priv
-rm_step_quiet load -C primary.ctx -u key.pub -r key.priv -c key.ctx
-echo "tpm2-space scenario message" >msg.dat
-rm_step sign -c key.ctx -g sha256 -o sig.bin msg.dat
-rm_step verifysignature -c key.ctx -g sha256 -m msg.dat -s sig.bin
-echo "tpm2-space scenario other message" >other.dat
-echo "# a signature over another message must not verify"
-if TPM2TOOLS_TCTI=$RM_TCTI tool verifysignature -c key.ctx -g sha256 \
-		-m other.dat -s sig.bin 2>/dev/null; then
-	echo "FAIL: a wrong signature verified"
-	exit 1
-fi
-
-rm_step startauthsession -S s.ctx --policy-session
-rm_step_quiet policypcr -S s.ctx -l sha256:0 -L pcr.policy
-[ -s pcr.policy ] || { echo "FAIL: no policy digest written"; exit 1; }
-rm_step flushcontext s.ctx
-
-echo "# checking what is left in the TPM through $TPM_TCTI"
-transient=$(count_handles handles-transient)
-loaded=$(count_handles handles-loaded-session)
-saved=$(count_handles handles-saved-session)
-echo "# transient objects: $transient, loaded sessions: $loaded," \
-	"saved sessions: $saved (before: $saved_before)"
-if [ "$transient" -ne 0 ] || [ "$loaded" -ne 0 ] ||
-   [ "$saved" -ne "$saved_before" ]; then
-	echo "FAIL: objects or sessions were left in the TPM"
-	exit 1
-fi
-echo "PASS: tpm2-tools scenario"
+ktap_print_header
+ktap_set_plan 1
+# not 'if (scenario)': set -e does not work in a condition
+(scenario)
+ktap_test_result "tpm2-tools scenario" [ $? -eq 0 ]
+ktap_finished
