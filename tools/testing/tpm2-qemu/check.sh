@@ -3,8 +3,9 @@
 #
 # check: the test command behind 'make check'. It does three things:
 #
-#   1. KUnit (and, on our tree, lint first): kunit.py run --arch=um with
-#      drivers/char/tpm/.kunitconfig, its raw KTAP kept.
+#   1. KUnit (and, on our tree, lint first and the user-space fuzzers of
+#      tools/testing/tpm2-fuzz for 30 s after): kunit.py run --arch=um
+#      with drivers/char/tpm/.kunitconfig, its raw KTAP kept.
 #   2. Boot and run, one fresh boot and fresh swtpm per suite: upstream's
 #      python tpm2 selftests through ktap-unittest.py, then every entry of
 #      our installed kselftests (kselftest-list.txt) through the kernel's
@@ -200,8 +201,11 @@ else
 		run_suite lint ktap_verdict lint \
 			"$here/lint.sh" "$repo" "$src" "$lint_out"
 		kunit
+		# The user-space fuzzers, briefly: make fuzz runs them longer.
+		run_suite fuzz "$src/tools/testing/tpm2-fuzz/run.sh" \
+			--time 30 --out "$logs/fuzz"
 	else
-		echo "check: lint and KUnit skipped: they check our code, which the base lacks"
+		echo "check: lint, KUnit and fuzzing skipped: they check our code, which the base lacks"
 	fi
 	echo "check: guest tests on the $rm_name resource manager ($kernel)"
 	guest

@@ -842,13 +842,14 @@ TEST_F_TIMEOUT(exhaust, abandoned_then_client_saved, 120)
 }
 
 /*
- * One cycle (client ContextSave + ContextLoad) takes 4-9 ms in the QEMU TCG
- * guest, so 70,000 of them take 5-10 minutes: check.sh gives this binary
- * more time than the others. Past the deadline the test fails: the count
- * must stay above CONTEXT_GAP_MAX.
+ * One cycle (client ContextSave + ContextLoad) takes 6-10 ms in an idle
+ * QEMU TCG guest and about 25 ms on a host loaded by a second build, so
+ * 70,000 of them take 7 to 30 minutes. The deadline leaves room for a host
+ * that slow; the settings file gives the whole binary more than that. The
+ * count must stay above CONTEXT_GAP_MAX, so the cycles cannot be fewer.
  */
 #define GAP_CYCLES	70000
-#define GAP_DEADLINE_MS	(900 * 1000)
+#define GAP_DEADLINE_MS	(2000 * 1000)
 
 /*
  * Context gap: one file keeps an idle session, and the client-saved blob
@@ -856,7 +857,7 @@ TEST_F_TIMEOUT(exhaust, abandoned_then_client_saved, 120)
  * times, more than the TPM's CONTEXT_GAP_MAX. No 0x901 reaches anyone,
  * the idle session works, and the old blob still loads.
  */
-TEST_F_TIMEOUT(exhaust, context_gap, 960)
+TEST_F_TIMEOUT(exhaust, context_gap, 2100)
 {
 	struct tpm2t_session idle, kept, cyc;
 	struct tpm2t_context blob, ctx;
