@@ -9,35 +9,23 @@
 # /dev/tpm0 must show no transient object, no loaded session and no more
 # saved sessions than before the flow.
 #
-# RM_TCTI and TPM_TCTI override the two TCTIs, as in tpm2_tools_scenario.sh.
+# RM_TCTI and TPM_TCTI override the two TCTIs (see tpm2_tools_lib.sh).
 # Prints KTAP with the kselftest ktap_helpers.sh, one result per flow;
 # exits non-zero when a flow failed.
 
 set -u
 set -o pipefail
 
-. "$(dirname "$0")/../kselftest/ktap_helpers.sh"
+. "$(dirname "$0")/tpm2_tools_lib.sh"
 
-RM_TCTI=${RM_TCTI:-device:/dev/tpmrm0}
-TPM_TCTI=${TPM_TCTI:-device:/dev/tpm0}
 NV_INDEX=0x1500016
 PERSISTENT=0x81000116
 # The debug PCR: resettable from locality 0
 PCR=16
 
-skip() {
-	ktap_print_header
-	ktap_skip_all "$*"
-	exit "$KSFT_SKIP"
-}
-
 command -v tpm2 >/dev/null || skip "tpm2-tools (the tpm2 binary) are not installed"
 command -v openssl >/dev/null || skip "openssl is not installed"
-for tcti in "$RM_TCTI" "$TPM_TCTI"; do
-	case "$tcti" in
-	device:*) [ -c "${tcti#device:}" ] || skip "no ${tcti#device:}" ;;
-	esac
-done
+require_tctis
 
 # One step, in its own process, through the RM. Its stdout stays stdout,
 # its stderr goes to stderr marked as a comment.

@@ -7,22 +7,12 @@
 # Afterwards /dev/tpm0 must show no transient object, no loaded session and
 # no more saved sessions than before.
 #
-# RM_TCTI and TPM_TCTI override the two TCTIs (e.g. to try the scenario
-# against a plain swtpm: RM_TCTI=swtpm:port=2321 TPM_TCTI=swtpm:port=2321).
+# RM_TCTI and TPM_TCTI override the two TCTIs (see tpm2_tools_lib.sh).
 # Prints KTAP with the kselftest ktap_helpers.sh: the scenario is one test.
 
 set -o pipefail
 
-. "$(dirname "$0")/../kselftest/ktap_helpers.sh"
-
-RM_TCTI=${RM_TCTI:-device:/dev/tpmrm0}
-TPM_TCTI=${TPM_TCTI:-device:/dev/tpm0}
-
-skip() {
-	ktap_print_header
-	ktap_skip_all "$*"
-	exit "$KSFT_SKIP"
-}
+. "$(dirname "$0")/tpm2_tools_lib.sh"
 
 # Debian's tpm2-tools 5.x is one multi-call binary; older ones are tpm2_*.
 if command -v tpm2 >/dev/null; then
@@ -33,11 +23,7 @@ else
 	skip "tpm2-tools are not installed"
 fi
 
-for tcti in "$RM_TCTI" "$TPM_TCTI"; do
-	case "$tcti" in
-	device:*) [ -c "${tcti#device:}" ] || skip "no ${tcti#device:}" ;;
-	esac
-done
+require_tctis
 
 # One step of the scenario, in its own process, through the RM
 rm_step() {
