@@ -606,8 +606,6 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	struct tpm2_rm_cmd *cmd = &rm->cmd;
 	int rc;
 
-	if (!rm->gap_max)
-		tpm2_rm_read_limits(chip);
 	tpm2_rm_trim_tombstones(space);
 	rc = tpm2_rm_parse(chip, buf, bufsiz, cmd);
 	if (rc) {
@@ -615,6 +613,9 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 				    cmd->cc, rc);
 		return rm_answer(chip, buf, rc);
 	}
+	/* once per chip; a command refused above needs no TPM command */
+	if (!rm->gap_max)
+		tpm2_rm_read_limits(chip);
 	cmd->bufsiz = bufsiz;
 	rc = prepare_special(chip, space, buf, bufsiz);
 	if (rc || cmd->flush_sess)
