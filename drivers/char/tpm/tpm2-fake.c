@@ -41,7 +41,6 @@
 #include <linux/unaligned.h>
 #include "tpm.h"
 #include "tpm2-fake.h"
-#include "tpm2-space.h"
 
 #define TPM2_FAKE_STS_DONE	BIT(0)
 #define TPM2_FAKE_MAX_AUTHS	3
@@ -291,12 +290,12 @@ static u32 tpm2_fake_load_object(struct tpm2_fake *fake, u32 id, u32 hierarchy)
 	struct tpm2_fake_object *obj;
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(fake->objects); i++)
-		if (!fake->objects[i].handle)
-			break;
-	if (i == ARRAY_SIZE(fake->objects))
+	if (tpm2_fake_loaded_objects(fake) == TPM2_FAKE_MAX_OBJECTS)
 		return TPM2_FAKE_RC_OBJECT_MEMORY;
-
+	/* there is one, as fewer than all slots are taken */
+	i = 0;
+	while (fake->objects[i].handle)
+		i++;
 	obj = &fake->objects[i];
 	if (fake->reuse_handles)
 		obj->handle = TPM2_FAKE_HT_TRANSIENT | i;
@@ -534,8 +533,8 @@ static u32 tpm2_fake_read_public(struct tpm2_fake *fake,
 static u32 tpm2_fake_start_auth_session(struct tpm2_fake *fake,
 					struct tpm2_fake_req *req)
 {
-	struct tpm2_fake_session *sess;
 	u16 size, sym;
+	struct tpm2_fake_session *sess;
 	u8 type;
 	u32 ht;
 	int i;
@@ -608,26 +607,28 @@ static u32 tpm2_fake_get_random(struct tpm2_fake *fake,
 static u32 tpm2_fake_get_capability(struct tpm2_fake *fake,
 				    struct tpm2_fake_req *req);
 
-/* Sorted by command code, as GetCapability(TPM_CAP_COMMANDS) lists them. */
+/*
+ * Sorted by command code, as GetCapability(TPM_CAP_COMMANDS) lists them.
+ * A command takes no handle, returns none and may have an authorization
+ * area unless its entry says otherwise.
+ */
 static const struct tpm2_fake_cc tpm2_fake_cmds[] = {
-	{ TPM2_CC_CREATE_PRIMARY, 1, true, TPM2_FAKE_AUTH_REQUIRED,
-	  tpm2_fake_create_primary },
-	{ TPM2_CC_LOAD, 1, true, TPM2_FAKE_AUTH_REQUIRED, tpm2_fake_load },
-	{ TPM2_CC_CONTEXT_LOAD, 0, true, TPM2_FAKE_AUTH_FORBIDDEN,
-	  tpm2_fake_context_load },
-	{ TPM2_CC_CONTEXT_SAVE, 1, false, TPM2_FAKE_AUTH_FORBIDDEN,
-	  tpm2_fake_context_save },
+	{ .cc = TPM2_CC_CREATE_PRIMARY, .c_handles = 1, .r_handle = true,
+	  .auth = TPM2_FAKE_AUTH_REQUIRED, .run = tpm2_fake_create_primary },
+	{ .cc = TPM2_CC_LOAD, .c_handles = 1, .r_handle = true,
+	  .auth = TPM2_FAKE_AUTH_REQUIRED, .run = tpm2_fake_load },
+	{ .cc = TPM2_CC_CONTEXT_LOAD, .r_handle = true,
+	  .auth = TPM2_FAKE_AUTH_FORBIDDEN, .run = tpm2_fake_context_load },
+	{ .cc = TPM2_CC_CONTEXT_SAVE, .c_handles = 1,
+	  .auth = TPM2_FAKE_AUTH_FORBIDDEN, .run = tpm2_fake_context_save },
 	/* flushHandle is a parameter, not in the handle area */
-	{ TPM2_CC_FLUSH_CONTEXT, 0, false, TPM2_FAKE_AUTH_FORBIDDEN,
-	  tpm2_fake_flush_context },
-	{ TPM2_CC_READ_PUBLIC, 1, false, TPM2_FAKE_AUTH_OPTIONAL,
-	  tpm2_fake_read_public },
-	{ TPM2_CC_START_AUTH_SESS, 2, true, TPM2_FAKE_AUTH_OPTIONAL,
-	  tpm2_fake_start_auth_session },
-	{ TPM2_CC_GET_CAPABILITY, 0, false, TPM2_FAKE_AUTH_OPTIONAL,
-	  tpm2_fake_get_capability },
-	{ TPM2_CC_GET_RANDOM, 0, false, TPM2_FAKE_AUTH_OPTIONAL,
-	  tpm2_fake_get_random },
+	{ .cc = TPM2_CC_FLUSH_CONTEXT, .auth = TPM2_FAKE_AUTH_FORBIDDEN,
+	  .run = tpm2_fake_flush_context },
+	{ .cc = TPM2_CC_READ_PUBLIC, .c_handles = 1, .run = tpm2_fake_read_public },
+	{ .cc = TPM2_CC_START_AUTH_SESS, .c_handles = 2, .r_handle = true,
+	  .run = tpm2_fake_start_auth_session },
+	{ .cc = TPM2_CC_GET_CAPABILITY, .run = tpm2_fake_get_capability },
+	{ .cc = TPM2_CC_GET_RANDOM, .run = tpm2_fake_get_random },
 };
 
 #define TPM2_FAKE_NR_CMDS ARRAY_SIZE(tpm2_fake_cmds)
@@ -1085,8 +1086,6 @@ struct tpm2_fake *tpm2_fake_create(struct kunit *test)
 	rc = tpm_try_get_ops(chip);
 	KUNIT_ASSERT_EQ(test, rc, 0);
 	rc = tpm2_get_cc_attrs_tbl(chip);
-	/* before the counters start, as a chip in use has done it long ago */
-	tpm2_rm_read_limits(chip);
 	tpm_put_ops(chip);
 	KUNIT_ASSERT_EQ(test, rc, 0);
 	KUNIT_ASSERT_EQ(test, chip->nr_commands, TPM2_FAKE_NR_CMDS);
@@ -1200,6 +1199,21 @@ ssize_t tpm2_fake_dev_transmit(struct tpm_chip *chip, struct tpm_space *space,
 	return len;
 }
 
+/* Arms a free injection slot with @inj, which fires on its countdown. */
+static int tpm2_fake_arm(struct tpm2_fake *fake,
+			 const struct tpm2_fake_injection *inj)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(fake->inject); i++) {
+		if (fake->inject[i].armed)
+			continue;
+		fake->inject[i] = *inj;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
 /**
  * tpm2_fake_inject() - answer a future command with a given response code
  * @fake: the fake
@@ -1213,20 +1227,14 @@ ssize_t tpm2_fake_dev_transmit(struct tpm_chip *chip, struct tpm_space *space,
  */
 int tpm2_fake_inject(struct tpm2_fake *fake, u32 cc, unsigned int nth, u32 rc)
 {
-	int i;
+	const struct tpm2_fake_injection inj = {
+		.armed = true,
+		.cc = cc,
+		.countdown = max(nth, 1U),
+		.rc = rc,
+	};
 
-	for (i = 0; i < ARRAY_SIZE(fake->inject); i++) {
-		if (fake->inject[i].armed)
-			continue;
-		fake->inject[i] = (struct tpm2_fake_injection) {
-			.armed = true,
-			.cc = cc,
-			.countdown = max(nth, 1U),
-			.rc = rc,
-		};
-		return 0;
-	}
-	return -ENOSPC;
+	return tpm2_fake_arm(fake, &inj);
 }
 
 /**
@@ -1253,23 +1261,16 @@ int tpm2_fake_inject_next(struct tpm2_fake *fake, u32 rc)
 int tpm2_fake_inject_send_error(struct tpm2_fake *fake, u32 cc,
 				unsigned int nth, int err)
 {
-	int i;
+	const struct tpm2_fake_injection inj = {
+		.armed = true,
+		.cc = cc,
+		.countdown = max(nth, 1U),
+		.err = err,
+	};
 
 	if (err >= 0)
 		return -EINVAL;
-
-	for (i = 0; i < ARRAY_SIZE(fake->inject); i++) {
-		if (fake->inject[i].armed)
-			continue;
-		fake->inject[i] = (struct tpm2_fake_injection) {
-			.armed = true,
-			.cc = cc,
-			.countdown = max(nth, 1U),
-			.err = err,
-		};
-		return 0;
-	}
-	return -ENOSPC;
+	return tpm2_fake_arm(fake, &inj);
 }
 
 /**

@@ -17,6 +17,7 @@
  * tpm2-space-retry.c; tpm2_rm_session_freed() wakes it.
  */
 
+#include <kunit/static_stub.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
 #include "tpm2-space.h"
@@ -32,6 +33,21 @@ module_param_named(space_session_wait_ms, tpm2_space_session_wait_ms, uint,
 		   0644);
 MODULE_PARM_DESC(space_session_wait_ms,
 		 "Longest a command waits for a session handle (default 5000)");
+
+/**
+ * tpm2_rm_now() - the clock that session idle times are measured on
+ *
+ * It is jiffies. A KUnit test redirects it (kunit_activate_static_stub())
+ * to age sessions without sleeping; outside a test the redirection costs a
+ * static branch, and nothing at all without CONFIG_KUNIT.
+ *
+ * Return: the current time in jiffies.
+ */
+unsigned long tpm2_rm_now(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(tpm2_rm_now);
+	return jiffies;
+}
 
 /**
  * tpm2_rm_in_use() - does the command in flight use this session?

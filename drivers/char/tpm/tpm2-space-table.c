@@ -146,7 +146,7 @@ struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
 		return NULL;
 	sess->handle = handle;
 	sess->loaded = true;
-	sess->created = jiffies;
+	sess->created = tpm2_rm_now();
 	sess->last_used = sess->created;
 	list_add_tail(&sess->chip_node, &rm->sessions);
 	INIT_LIST_HEAD(&sess->node);

@@ -12,7 +12,9 @@
  * between commands, and closing a space leaves nothing behind.
  */
 
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
+#include <kunit/test-bug.h>
 #include <linux/unaligned.h>
 #include "tpm.h"
 #include "tpm2-fake.h"
@@ -22,6 +24,7 @@ struct tpm2_space_test {
 	struct tpm2_fake *fake;
 	struct tpm_chip *chip;
 	u8 *buf;		/* like file_priv->data_buffer */
+	unsigned long clock_lag;	/* see test_clock_now() */
 };
 
 struct tpm2_test_space {
@@ -78,6 +81,21 @@ static struct tpm_space *space_open(struct kunit *test)
 static void space_close(struct tpm_space *space)
 {
 	space_release(container_of(space, struct tpm2_test_space, space));
+}
+
+/*
+ * What the resource manager promises between commands: it holds no TPM
+ * slot, neither a loaded transient object nor a loaded session.
+ */
+static void expect_no_slot_held(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	unsigned int objects = tpm2_fake_loaded_objects(ctx->fake);
+	unsigned int sessions = tpm2_fake_loaded_sessions(ctx->fake);
+
+	KUNIT_EXPECT_EQ_MSG(test, objects + sessions, 0,
+			    "%u objects and %u sessions left loaded",
+			    objects, sessions);
 }
 
 /* ------------------------------------------------------------------ */
@@ -238,8 +256,23 @@ static u32 space_read_public(struct kunit *test, struct tpm_space *space,
 	return rsp_u32(test, TPM_HEADER_SIZE + 2);
 }
 
-/* Send a command to the fake directly, without a space. */
-static ssize_t raw_send(struct kunit *test, struct tpm_buf *b)
+/* The key behind @vhandle still works, and nothing stays loaded for it. */
+static void expect_key_works(struct kunit *test, struct tpm_space *space,
+			     u32 vhandle, u32 id)
+{
+	KUNIT_EXPECT_EQ(test, space_read_public(test, space, vhandle), id);
+	expect_no_slot_held(test);
+}
+
+/*
+ * Sends a command to the fake directly, without a space, and consumes @b.
+ * Returns the response code, or -errno; the handle the response starts
+ * with goes to @handle if that is not NULL. With @blob, the response's
+ * parameters (a ContextSave's context) go there and their length is
+ * returned in @len.
+ */
+static ssize_t raw_xfer(struct kunit *test, struct tpm_buf *b, u32 *handle,
+			u8 *blob, u32 *len)
 {
 	struct tpm2_space_test *ctx = test->priv;
 	ssize_t rc;
@@ -247,7 +280,20 @@ static ssize_t raw_send(struct kunit *test, struct tpm_buf *b)
 	KUNIT_ASSERT_EQ(test, tpm_try_get_ops(ctx->chip), 0);
 	rc = tpm_transmit_cmd(ctx->chip, b, 0, NULL);
 	tpm_put_ops(ctx->chip);
+	if (!rc && handle)
+		*handle = get_unaligned_be32(b->data + TPM_HEADER_SIZE);
+	if (!rc && blob) {
+		*len = tpm_buf_length(b) - TPM_HEADER_SIZE;
+		KUNIT_ASSERT_LE(test, *len, 64);
+		memcpy(blob, b->data + TPM_HEADER_SIZE, *len);
+	}
+	tpm_buf_destroy(b);
 	return rc;
+}
+
+static ssize_t raw_send(struct kunit *test, struct tpm_buf *b, u32 *handle)
+{
+	return raw_xfer(test, b, handle, NULL, NULL);
 }
 
 static void raw_flush(struct kunit *test, u32 handle)
@@ -259,9 +305,24 @@ static void raw_flush(struct kunit *test, u32 handle)
 	tpm_put_ops(ctx->chip);
 }
 
-static u32 raw_handle(struct tpm_buf *b)
+/* ContextSave without a space; the context, of up to 64 bytes, in @blob. */
+static ssize_t raw_context_save(struct kunit *test, u32 handle, u8 *blob,
+				u32 *len)
 {
-	return get_unaligned_be32(b->data + TPM_HEADER_SIZE);
+	struct tpm_buf b;
+
+	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, handle);
+	return raw_xfer(test, &b, NULL, blob, len);
+}
+
+static ssize_t raw_context_load(struct kunit *test, const u8 *blob, u32 len,
+				u32 *handle)
+{
+	struct tpm_buf b;
+
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
+	tpm_buf_append(&b, blob, len);
+	return raw_send(test, &b, handle);
 }
 
 static bool is_transient(u32 handle)
@@ -295,8 +356,7 @@ static void tpm2_space_create_primary_virtual_handle(struct kunit *test)
 	/* the rest of the response is passed through: the object's number */
 	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 4 + 4 + 2), 1);
 
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	expect_no_slot_held(test);
 }
 
 /*
@@ -331,12 +391,10 @@ static void tpm2_space_vhandle_reaches_tpm_as_phandle(struct kunit *test)
 						 TPM2_CC_READ_PUBLIC)->arg[0],
 			rec->out_handle);
 
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	expect_no_slot_held(test);
 
 	/* and it keeps working */
-	KUNIT_EXPECT_EQ(test, space_read_public(test, space, vhandle), 1);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_key_works(test, space, vhandle, 1);
 }
 
 /* Closing a space leaves neither objects nor sessions in the TPM. */
@@ -355,13 +413,12 @@ static void tpm2_space_del_space_flushes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, policy & TPM2_FAKE_HT_MASK,
 			TPM2_FAKE_HT_POLICY_SESSION);
 	/* between commands the sessions exist only as saved contexts */
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	expect_no_slot_held(test);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_saved_sessions(ctx->fake), 2);
 
 	space_close(space);
 
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_no_slot_held(test);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, hmac),
 			TPM2_FAKE_SESSION_NONE);
@@ -385,7 +442,7 @@ static void tpm2_space_session_loaded_for_command(struct kunit *test)
 	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_GET_RANDOM);
 	KUNIT_ASSERT_NOT_NULL(test, rec);
 	KUNIT_EXPECT_EQ(test, rec->rc, TPM2_RC_SUCCESS);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	expect_no_slot_held(test);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, session),
 			TPM2_FAKE_SESSION_SAVED);
 
@@ -415,13 +472,13 @@ static void tpm2_space_flush_vhandle(struct kunit *test)
 	space_send_ok(test, space, &b);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
 						  TPM2_FAKE_ANY_CC), 0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_no_slot_held(test);
 
 	/* the handle is no longer valid in the space */
 	build_one_handle(test, &b, TPM2_CC_READ_PUBLIC, vhandle);
 	len = space_send(test, space, &b);
 	KUNIT_EXPECT_TRUE(test, len < 0 || rsp_code(test) != TPM2_RC_SUCCESS);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_no_slot_held(test);
 }
 
 /*
@@ -430,7 +487,6 @@ static void tpm2_space_flush_vhandle(struct kunit *test)
  */
 static void tpm2_space_isolation(struct kunit *test)
 {
-	struct tpm2_space_test *ctx = test->priv;
 	struct tpm_space *a = space_open(test);
 	struct tpm_space *b = space_open(test);
 	u32 va, vb, count;
@@ -453,13 +509,12 @@ static void tpm2_space_isolation(struct kunit *test)
 	if (count == 1)
 		KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 9), va);
 
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_no_slot_held(test);
 }
 
 /* Spaces together may hold more objects than the TPM has slots. */
 static void tpm2_space_more_objects_than_slots(struct kunit *test)
 {
-	struct tpm2_space_test *ctx = test->priv;
 	struct tpm_space *space[TPM2_FAKE_MAX_OBJECTS + 2];
 	u32 vhandle[ARRAY_SIZE(space)];
 	int i;
@@ -473,7 +528,7 @@ static void tpm2_space_more_objects_than_slots(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, space_read_public(test, space[i],
 							vhandle[i]), i + 1);
 
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_no_slot_held(test);
 }
 
 /*
@@ -484,10 +539,8 @@ static void tpm2_space_transmit_error(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
 	struct tpm_space *space = space_open(test);
+	u32 vhandle = space_create_primary(test, space);
 	struct tpm_buf b;
-	u32 vhandle;
-
-	vhandle = space_create_primary(test, space);
 
 	KUNIT_ASSERT_EQ(test, tpm2_fake_inject_send_error(ctx->fake,
 							  TPM2_CC_READ_PUBLIC,
@@ -495,10 +548,9 @@ static void tpm2_space_transmit_error(struct kunit *test)
 	build_one_handle(test, &b, TPM2_CC_READ_PUBLIC, vhandle);
 	KUNIT_EXPECT_LT(test, space_send(test, space, &b), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_injections_pending(ctx->fake), 0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_no_slot_held(test);
 
-	KUNIT_EXPECT_EQ(test, space_read_public(test, space, vhandle), 1);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_key_works(test, space, vhandle, 1);
 }
 
 /*
@@ -615,6 +667,21 @@ static unsigned int rm_cmds(struct tpm2_space_test *ctx)
 	       tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
 }
 
+/* Checks the context commands the fake got since its counters were reset. */
+static void expect_context_cmds(struct kunit *test, unsigned int loads,
+				unsigned int saves, unsigned int flushes)
+{
+	struct tpm2_space_test *ctx = test->priv;
+
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_LOAD), loads);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_SAVE), saves);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_FLUSH_CONTEXT),
+			flushes);
+}
+
 /* Only what a command names is loaded, and only once. */
 static void tpm2_space_loads_only_named(struct kunit *test)
 {
@@ -638,15 +705,9 @@ static void tpm2_space_loads_only_named(struct kunit *test)
 	/* one object and one session: load+flush and load+save */
 	build_read_public_auth(test, &b, obj[1], sess[2]);
 	space_send_ok(test, space, &b);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
-						  TPM2_CC_CONTEXT_LOAD), 2);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
-						  TPM2_CC_CONTEXT_SAVE), 1);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
-						  TPM2_CC_FLUSH_CONTEXT), 1);
+	expect_context_cmds(test, 2, 1, 1);
 	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE + 6), 2);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	expect_no_slot_held(test);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_saved_sessions(ctx->fake), 3);
 }
 
@@ -690,7 +751,7 @@ static void tpm2_space_quotas(struct kunit *test)
 	tpm2_space_max_objects = old_obj;
 	tpm2_space_max_sessions = old_sess;
 
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_no_slot_held(test);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 1);
 	build_read_public_auth(test, &b, obj, sess);
 	space_send_ok(test, space, &b);
@@ -752,8 +813,7 @@ static void tpm2_space_context_rules(struct kunit *test)
 	space_context_load(test, a, blob, len);
 	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
 	KUNIT_EXPECT_EQ(test, rsp_u32(test, TPM_HEADER_SIZE), sess);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_no_slot_held(test);
 }
 
 /*
@@ -790,12 +850,7 @@ static void tpm2_space_object_context_save_load(struct kunit *test)
 	space_context_load(test, b, blob, len);
 	KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
 	copy = rsp_u32(test, TPM_HEADER_SIZE);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
-						  TPM2_CC_CONTEXT_SAVE), 0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
-						  TPM2_CC_CONTEXT_LOAD), 1);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
-						  TPM2_CC_FLUSH_CONTEXT), 1);
+	expect_context_cmds(test, 1, 0, 1);
 	kept = tpm2_rm_object_find(b, copy);
 	KUNIT_ASSERT_NOT_NULL(test, kept);
 	KUNIT_ASSERT_EQ(test, kept->len, len);
@@ -804,7 +859,7 @@ static void tpm2_space_object_context_save_load(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, space_read_public(test, b, copy), 1);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
 						  TPM2_CC_CONTEXT_SAVE), 0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_no_slot_held(test);
 
 	/* the space's copy is unchanged by the client's use of it */
 	tpm2_fake_reset_counters(ctx->fake);
@@ -979,9 +1034,43 @@ static void tpm2_space_load_errors_stay_local(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x918);
 	build_get_random(test, &b, s2, TPM2_SA_CONTINUE_SESSION);
 	space_send_ok(test, space, &b);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	expect_no_slot_held(test);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 1);
+}
+
+/*
+ * The resource manager asks the TPM for its session limits once, at the
+ * first command it does not refuse itself, and goes by what the TPM says.
+ */
+static void tpm2_space_reads_limits_once(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *space = space_open(test);
+	const struct tpm2_fake_cmd *rec;
+	struct tpm_buf b;
+
+	tpm2_fake_set_context_gap(ctx->fake, 40);
+	space_send_raw(test, space, malformed_cases[0].raw,
+		       malformed_cases[0].len);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake, TPM2_FAKE_ANY_CC),
+			0);
+
+	build_get_random(test, &b, TPM2_RS_PW, 0);
+	space_send_ok(test, space, &b);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_GET_CAPABILITY), 2);
+	rec = tpm2_fake_last_cmd(ctx->fake, TPM2_CC_GET_CAPABILITY);
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	KUNIT_EXPECT_EQ(test, rec->arg[0], TPM2_CAP_TPM_PROPERTIES);
+	KUNIT_EXPECT_EQ(test, ctx->chip->rm->gap_max, 40);
+	KUNIT_EXPECT_EQ(test, ctx->chip->rm->active_max,
+			TPM2_FAKE_MAX_ACTIVE_SESSIONS);
+
+	build_get_random(test, &b, TPM2_RS_PW, 0);
+	space_send_ok(test, space, &b);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_GET_CAPABILITY), 2);
+	expect_no_slot_held(test);
 }
 
 /* ------------------------------------------------------------------ */
@@ -991,17 +1080,14 @@ static void tpm2_space_load_errors_stay_local(struct kunit *test)
 static void tpm2_fake_model_objects(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
-	u32 handle[TPM2_FAKE_MAX_OBJECTS];
-	u8 blob[64];
+	u32 handle[TPM2_FAKE_MAX_OBJECTS], copy, blob_len;
 	struct tpm_buf b;
-	u32 blob_len;
+	u8 blob[64];
 	int i;
 
 	for (i = 0; i < TPM2_FAKE_MAX_OBJECTS; i++) {
 		build_create_primary(test, &b);
-		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-		handle[i] = raw_handle(&b);
-		tpm_buf_destroy(&b);
+		KUNIT_ASSERT_EQ(test, raw_send(test, &b, &handle[i]), 0);
 		KUNIT_EXPECT_TRUE(test, is_transient(handle[i]));
 		KUNIT_EXPECT_EQ(test, tpm2_fake_object_id(ctx->fake, handle[i]),
 				i + 1);
@@ -1010,25 +1096,19 @@ static void tpm2_fake_model_objects(struct kunit *test)
 			TPM2_FAKE_MAX_OBJECTS);
 
 	build_create_primary(test, &b);
-	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_OBJECT_MEMORY);
-	tpm_buf_destroy(&b);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b, NULL),
+			TPM2_FAKE_RC_OBJECT_MEMORY);
 
 	/* ContextSave leaves an object loaded */
-	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, handle[0]);
-	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-	blob_len = tpm_buf_length(&b) - TPM_HEADER_SIZE;
-	KUNIT_ASSERT_LE(test, blob_len, sizeof(blob));
-	memcpy(blob, b.data + TPM_HEADER_SIZE, blob_len);
-	tpm_buf_destroy(&b);
+	KUNIT_ASSERT_EQ(test, raw_context_save(test, handle[0], blob,
+					       &blob_len), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake),
 			TPM2_FAKE_MAX_OBJECTS);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_context_sequence(ctx->fake), 1);
 
 	/* no slot to load it into */
-	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
-	tpm_buf_append(&b, blob, blob_len);
-	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_OBJECT_MEMORY);
-	tpm_buf_destroy(&b);
+	KUNIT_EXPECT_EQ(test, raw_context_load(test, blob, blob_len, NULL),
+			TPM2_FAKE_RC_OBJECT_MEMORY);
 
 	raw_flush(test, handle[0]);
 	raw_flush(test, handle[1]);
@@ -1037,82 +1117,63 @@ static void tpm2_fake_model_objects(struct kunit *test)
 
 	/* an object context may be loaded more than once */
 	for (i = 0; i < 2; i++) {
-		cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
-		tpm_buf_append(&b, blob, blob_len);
-		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-		KUNIT_EXPECT_EQ(test, tpm2_fake_object_id(ctx->fake,
-							  raw_handle(&b)), 1);
-		tpm_buf_destroy(&b);
+		KUNIT_ASSERT_EQ(test, raw_context_load(test, blob, blob_len,
+						       &copy), 0);
+		KUNIT_EXPECT_EQ(test, tpm2_fake_object_id(ctx->fake, copy), 1);
 	}
 
 	/* a damaged context fails the integrity check */
 	raw_flush(test, handle[2]);
 	blob[blob_len - 1] ^= 1;
-	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
-	tpm_buf_append(&b, blob, blob_len);
-	KUNIT_EXPECT_EQ(test, tpm2_rc_value(raw_send(test, &b)),
+	KUNIT_EXPECT_EQ(test, tpm2_rc_value(raw_context_load(test, blob,
+							     blob_len, NULL)),
 			TPM2_RC_INTEGRITY);
-	tpm_buf_destroy(&b);
 }
 
 static void tpm2_fake_model_sessions(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
-	u32 session[TPM2_FAKE_MAX_LOADED_SESSIONS];
-	u8 blob[64];
+	u32 session[TPM2_FAKE_MAX_LOADED_SESSIONS], back;
 	struct tpm_buf b;
 	u32 blob_len;
+	u8 blob[64];
 	int i;
 
 	for (i = 0; i < TPM2_FAKE_MAX_LOADED_SESSIONS; i++) {
 		build_start_auth_session(test, &b, i ? TPM2_SE_POLICY :
 						   TPM2_SE_HMAC);
-		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-		session[i] = raw_handle(&b);
-		tpm_buf_destroy(&b);
+		KUNIT_ASSERT_EQ(test, raw_send(test, &b, &session[i]), 0);
 	}
 	KUNIT_EXPECT_EQ(test, session[0], TPM2_FAKE_HT_HMAC_SESSION);
 	KUNIT_EXPECT_EQ(test, session[1], TPM2_FAKE_HT_POLICY_SESSION | 1);
 
 	build_start_auth_session(test, &b, TPM2_SE_HMAC);
-	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_SESSION_MEMORY);
-	tpm_buf_destroy(&b);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b, NULL),
+			TPM2_FAKE_RC_SESSION_MEMORY);
 
 	/* ContextSave unloads a session */
-	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, session[0]);
-	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-	blob_len = tpm_buf_length(&b) - TPM_HEADER_SIZE;
-	KUNIT_ASSERT_LE(test, blob_len, sizeof(blob));
-	memcpy(blob, b.data + TPM_HEADER_SIZE, blob_len);
-	tpm_buf_destroy(&b);
+	KUNIT_ASSERT_EQ(test, raw_context_save(test, session[0], blob,
+					       &blob_len), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 2);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_saved_sessions(ctx->fake), 1);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, session[0]),
 			TPM2_FAKE_SESSION_SAVED);
 
 	/* a saved session cannot be saved again */
-	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, session[0]);
-	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_RC_REFERENCE_H0);
-	tpm_buf_destroy(&b);
+	KUNIT_EXPECT_EQ(test, raw_context_save(test, session[0], blob,
+					       &blob_len), TPM2_RC_REFERENCE_H0);
 
 	/* loading it gives the same handle back and consumes the blob */
-	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
-	tpm_buf_append(&b, blob, blob_len);
-	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-	KUNIT_EXPECT_EQ(test, raw_handle(&b), session[0]);
-	tpm_buf_destroy(&b);
+	KUNIT_ASSERT_EQ(test, raw_context_load(test, blob, blob_len, &back), 0);
+	KUNIT_EXPECT_EQ(test, back, session[0]);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 3);
-
-	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_CONTEXT_LOAD);
-	tpm_buf_append(&b, blob, blob_len);
-	KUNIT_EXPECT_EQ(test, tpm2_rc_value(raw_send(test, &b)),
+	KUNIT_EXPECT_EQ(test, tpm2_rc_value(raw_context_load(test, blob,
+							     blob_len, NULL)),
 			TPM2_RC_HANDLE);
-	tpm_buf_destroy(&b);
 
 	/* flushing a saved session ends it */
-	build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, session[2]);
-	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-	tpm_buf_destroy(&b);
+	KUNIT_ASSERT_EQ(test, raw_context_save(test, session[2], blob,
+					       &blob_len), 0);
 	raw_flush(test, session[2]);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, session[2]),
 			TPM2_FAKE_SESSION_NONE);
@@ -1123,39 +1184,35 @@ static void tpm2_fake_model_active_sessions(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
 	struct tpm_buf b;
-	u32 session;
+	u32 session, len;
+	u8 blob[64];
 	int i;
 
 	for (i = 0; i < TPM2_FAKE_MAX_ACTIVE_SESSIONS; i++) {
 		build_start_auth_session(test, &b, TPM2_SE_HMAC);
-		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-		session = raw_handle(&b);
-		tpm_buf_destroy(&b);
-
-		build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, session);
-		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-		tpm_buf_destroy(&b);
+		KUNIT_ASSERT_EQ(test, raw_send(test, &b, &session), 0);
+		KUNIT_ASSERT_EQ(test, raw_context_save(test, session, blob,
+						       &len), 0);
 	}
 	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake),
 			TPM2_FAKE_MAX_ACTIVE_SESSIONS);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
 
 	build_start_auth_session(test, &b, TPM2_SE_HMAC);
-	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_SESSION_HANDLES);
-	tpm_buf_destroy(&b);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b, NULL),
+			TPM2_FAKE_RC_SESSION_HANDLES);
 }
 
 static void tpm2_fake_model_injection(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
+	u32 handle, len;
 	struct tpm_buf b;
-	u32 handle;
+	u8 blob[64];
 	int i;
 
 	build_create_primary(test, &b);
-	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-	handle = raw_handle(&b);
-	tpm_buf_destroy(&b);
+	KUNIT_ASSERT_EQ(test, raw_send(test, &b, &handle), 0);
 
 	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake, TPM2_CC_CONTEXT_SAVE,
 					       2, TPM2_FAKE_RC_CONTEXT_GAP), 0);
@@ -1165,16 +1222,13 @@ static void tpm2_fake_model_injection(struct kunit *test)
 
 	/* the next command, whatever it is */
 	build_get_random(test, &b, TPM2_RS_PW, 0);
-	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_MEMORY);
-	tpm_buf_destroy(&b);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b, NULL), TPM2_FAKE_RC_MEMORY);
 
 	/* the second ContextSave from now */
-	for (i = 0; i < 3; i++) {
-		build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, handle);
-		KUNIT_EXPECT_EQ(test, raw_send(test, &b),
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, raw_context_save(test, handle, blob,
+						       &len),
 				i == 1 ? TPM2_FAKE_RC_CONTEXT_GAP : 0);
-		tpm_buf_destroy(&b);
-	}
 	KUNIT_EXPECT_EQ(test, tpm2_fake_injections_pending(ctx->fake), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_context_sequence(ctx->fake), 2);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
@@ -1185,15 +1239,16 @@ static void tpm2_fake_model_injection(struct kunit *test)
 
 	/* unknown commands */
 	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_PCR_READ);
-	KUNIT_EXPECT_EQ(test, raw_send(test, &b), TPM2_FAKE_RC_COMMAND_CODE);
-	tpm_buf_destroy(&b);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b, NULL),
+			TPM2_FAKE_RC_COMMAND_CODE);
 }
 
 static void tpm2_fake_model_get_capability(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
-	u32 handle[2], attrs;
+	u32 handle[2], attrs, len;
 	struct tpm_buf b;
+	u8 out[64];
 	int i;
 
 	/* the fixture read the command attributes from the fake */
@@ -1206,20 +1261,18 @@ static void tpm2_fake_model_get_capability(struct kunit *test)
 
 	for (i = 0; i < 2; i++) {
 		build_create_primary(test, &b);
-		KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-		handle[i] = raw_handle(&b);
-		tpm_buf_destroy(&b);
+		KUNIT_ASSERT_EQ(test, raw_send(test, &b, &handle[i]), 0);
 	}
 
+	/* moreData, capability, count, handles */
 	build_get_capability(test, &b, TPM2_CAP_HANDLES,
 			     TPM2_FAKE_HT_TRANSIENT, 1);
-	KUNIT_ASSERT_EQ(test, raw_send(test, &b), 0);
-	KUNIT_EXPECT_EQ(test, b.data[TPM_HEADER_SIZE], 1);	/* moreData */
-	KUNIT_EXPECT_EQ(test, get_unaligned_be32(b.data + TPM_HEADER_SIZE + 5),
-			1);
-	KUNIT_EXPECT_EQ(test, get_unaligned_be32(b.data + TPM_HEADER_SIZE + 9),
+	KUNIT_ASSERT_EQ(test, raw_xfer(test, &b, NULL, out, &len), 0);
+	KUNIT_ASSERT_EQ(test, len, 13);
+	KUNIT_EXPECT_EQ(test, out[0], 1);
+	KUNIT_EXPECT_EQ(test, get_unaligned_be32(out + 5), 1);
+	KUNIT_EXPECT_EQ(test, get_unaligned_be32(out + 9),
 			min(handle[0], handle[1]));
-	tpm_buf_destroy(&b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1284,14 +1337,50 @@ static void fill_sessions(struct kunit *test, struct tpm_space **spaces,
 	}
 }
 
-/* Makes every session the RM holds look idle for @ms already. */
-static void age_sessions(struct kunit *test, unsigned int ms)
+/*
+ * The resource manager's clock, tpm2_rm_now(), runs ctx->clock_lag behind
+ * jiffies in the cases that age sessions. The retry path compares against
+ * jiffies itself, so the clock starts in the past and is only ever moved
+ * on up to the present, never beyond: a session used while it lags looks
+ * idle for that long already.
+ */
+static unsigned long test_clock_now(void)
+{
+	struct tpm2_space_test *ctx = kunit_get_current_test()->priv;
+
+	return jiffies - ctx->clock_lag;
+}
+
+/* Sets the resource manager's clock @ms back, for the rest of the test. */
+static void clock_start_in_past(struct kunit *test, unsigned int ms)
 {
 	struct tpm2_space_test *ctx = test->priv;
-	struct tpm2_rm_session *sess;
 
-	list_for_each_entry(sess, &ctx->chip->rm->sessions, chip_node)
-		sess->last_used = jiffies - msecs_to_jiffies(ms);
+	ctx->clock_lag = msecs_to_jiffies(ms);
+	kunit_activate_static_stub(test, tpm2_rm_now, test_clock_now);
+}
+
+/* Moves the resource manager's clock @ms on, at most to the present. */
+static void clock_advance(struct kunit *test, unsigned int ms)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	unsigned long step = msecs_to_jiffies(ms);
+
+	KUNIT_ASSERT_LE(test, step, ctx->clock_lag);
+	ctx->clock_lag -= step;
+}
+
+/* Uses sessions @first to @last of fill_sessions(); each use must work. */
+static void expect_sessions_work(struct kunit *test, struct tpm_space **spaces,
+				 const u32 *handles, unsigned int per,
+				 unsigned int first, unsigned int last)
+{
+	unsigned int i;
+
+	for (i = first; i <= last; i++)
+		KUNIT_EXPECT_EQ(test, space_use_session(test, spaces[i / per],
+							handles[i]),
+				TPM2_RC_SUCCESS);
 }
 
 /*
@@ -1307,17 +1396,21 @@ static void tpm2_space_evicts_for_new_session(struct kunit *test)
 	u32 handles[64], fresh;
 
 	param_set(test, &tpm2_space_session_grace_ms, 1000);
+	clock_start_in_past(test, 5000);
 	fill_sessions(test, spaces, handles, 4, 16);
 	KUNIT_ASSERT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 64);
-	/* only spaces[0]'s first session has idled for the grace period */
-	age_sessions(test, 0);
-	tpm2_rm_session_find(spaces[0], handles[0])->last_used =
-		jiffies - msecs_to_jiffies(5000);
+	/* handles[0] idles for 5 s, handles[1] for 3 s, the others not */
+	clock_advance(test, 2000);
+	expect_sessions_work(test, spaces, handles, 16, 1, 1);
+	clock_advance(test, 3000);
+	expect_sessions_work(test, spaces, handles, 16, 2, 63);
 
 	newcomer = space_open(test);
 	fresh = space_start_session(test, newcomer, TPM2_SE_HMAC);
 	KUNIT_EXPECT_EQ(test, rm_stat(&st->evictions), 1);
 	KUNIT_EXPECT_EQ(test, rm_stat(&st->resends), 1);
+	/* at once: a session had idled for the grace period already */
+	KUNIT_EXPECT_EQ(test, rm_stat(&st->waits), 0);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 64);
 	/* the fake hands out the freed handle again */
 	KUNIT_EXPECT_EQ(test, fresh, handles[0]);
@@ -1329,60 +1422,71 @@ static void tpm2_space_evicts_for_new_session(struct kunit *test)
 	/* told once: the handle is simply not the space's any more */
 	KUNIT_EXPECT_NE(test, space_use_session(test, spaces[0], handles[0]),
 			TPM2_RC_SUCCESS);
-	KUNIT_EXPECT_EQ(test, space_use_session(test, spaces[0], handles[1]),
-			TPM2_RC_SUCCESS);
+	expect_sessions_work(test, spaces, handles, 16, 1, 1);
 	KUNIT_EXPECT_EQ(test, space_use_session(test, newcomer, fresh),
 			TPM2_RC_SUCCESS);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	expect_no_slot_held(test);
 }
 
-/* Abandoned sessions go first, then a hog's, then the least recent. */
+/*
+ * Abandoned sessions go first, then a hog's, although other sessions have
+ * idled longer.
+ */
 static void tpm2_space_victim_order(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
-	struct tpm2_rm_chip *rm = ctx->chip->rm;
-	struct tpm_space *hog, *small[3], *quitter;
-	u32 hogs[20], smalls[3], gone;
-	struct tpm2_rm_session *victim;
-	unsigned int i;
+	struct tpm_space *hog, *small[3], *others[8], *quitter, *newcomer;
+	u32 hogs[20], smalls[3], busy[40], gone, fresh;
 	u8 blob[64];
 
 	param_set(test, &tpm2_space_max_sessions, 20);
 	param_set(test, &tpm2_space_session_grace_ms, 1000);
-	fill_sessions(test, &hog, hogs, 1, 20);
+	clock_start_in_past(test, 9000);
+	/* the small spaces' sessions are the least recently used */
 	fill_sessions(test, small, smalls, 3, 1);
+	clock_advance(test, 6000);
+	fill_sessions(test, &hog, hogs, 1, 20);
 	quitter = space_open(test);
 	gone = space_start_session(test, quitter, TPM2_SE_POLICY);
 	space_context_save(test, quitter, gone, blob);
 	space_close(quitter);
+	/* and sessions of spaces within their share, too new to go */
+	clock_advance(test, 3000);
+	fill_sessions(test, others, busy, 8, 5);
+	KUNIT_ASSERT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 64);
 
-	age_sessions(test, 3000);
-	/* the small spaces' sessions are the least recently used */
-	for (i = 0; i < 3; i++)
-		tpm2_rm_session_find(small[i], smalls[i])->last_used =
-			jiffies - msecs_to_jiffies(9000);
+	newcomer = space_open(test);
+	fresh = space_start_session(test, newcomer, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, fresh, (gone & ~TPM2_FAKE_HT_MASK) |
+			TPM2_FAKE_HT_HMAC_SESSION);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, gone),
+			TPM2_FAKE_SESSION_NONE);
 
-	victim = tpm2_rm_pick_victim(rm, jiffies);
-	KUNIT_ASSERT_NOT_NULL(test, victim);
-	KUNIT_EXPECT_EQ(test, victim->handle, gone);
-	KUNIT_EXPECT_EQ(test, victim->state, TPM2_RM_ABANDONED);
-	tpm2_rm_session_lookup(rm, gone)->last_used = jiffies;
+	/* 64 handles for 13 spaces: the hog's 20 are over its share of 4 */
+	fresh = space_start_session(test, newcomer, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, hog, fresh),
+			RM_LAYER | TPM2_RC_REFERENCE_S0);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 2);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.waits), 0);
+	expect_sessions_work(test, small, smalls, 1, 0, 2);
+	expect_no_slot_held(test);
+}
 
-	/* 64 handles for 4 spaces: the hog's 20 are over its share of 16 */
-	victim = tpm2_rm_pick_victim(rm, jiffies);
-	KUNIT_ASSERT_NOT_NULL(test, victim);
-	KUNIT_EXPECT_PTR_EQ(test, victim->space, hog);
-
-	/* without a hog, the least recently used */
-	rm->active_max = 128;
-	victim = tpm2_rm_pick_victim(rm, jiffies);
-	KUNIT_ASSERT_NOT_NULL(test, victim);
-	KUNIT_EXPECT_PTR_EQ(test, victim->space, small[0]);
-	rm->active_max = TPM2_FAKE_MAX_ACTIVE_SESSIONS;
-
-	/* nothing has idled for the grace period */
-	age_sessions(test, 0);
-	KUNIT_EXPECT_NULL(test, tpm2_rm_pick_victim(rm, jiffies));
+/*
+ * Sets the grace period and the longest wait, takes all 64 session handles
+ * of the fake, 16 for each of four spaces, and opens a space that will want
+ * one more.
+ */
+static struct tpm_space *exhaust_session_handles(struct kunit *test,
+						 unsigned int grace_ms,
+						 unsigned int wait_ms,
+						 struct tpm_space **spaces,
+						 u32 *handles)
+{
+	param_set(test, &tpm2_space_session_grace_ms, grace_ms);
+	param_set(test, &tpm2_space_session_wait_ms, wait_ms);
+	fill_sessions(test, spaces, handles, 4, 16);
+	return space_open(test);
 }
 
 /*
@@ -1397,11 +1501,7 @@ static void tpm2_space_waits_for_grace(struct kunit *test)
 	unsigned long start;
 	u32 handles[64];
 
-	param_set(test, &tpm2_space_session_grace_ms, 300);
-	param_set(test, &tpm2_space_session_wait_ms, 5000);
-	fill_sessions(test, spaces, handles, 4, 16);
-
-	newcomer = space_open(test);
+	newcomer = exhaust_session_handles(test, 300, 5000, spaces, handles);
 	start = jiffies;
 	space_start_session(test, newcomer, TPM2_SE_HMAC);
 	KUNIT_EXPECT_GE(test, rm_stat(&st->waits), 1);
@@ -1409,7 +1509,7 @@ static void tpm2_space_waits_for_grace(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, time_after_eq(jiffies,
 					      start + msecs_to_jiffies(200)));
 	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->chip->rm->waiters));
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	expect_no_slot_held(test);
 }
 
 /* A wait that runs out gives the client the TPM's code; nothing is lost. */
@@ -1419,71 +1519,76 @@ static void tpm2_space_wait_is_bounded(struct kunit *test)
 	struct tpm_space *spaces[4], *newcomer;
 	struct tpm_buf b;
 	u32 handles[64];
-	unsigned int i;
 
-	param_set(test, &tpm2_space_session_grace_ms, 60000);
-	param_set(test, &tpm2_space_session_wait_ms, 200);
-	fill_sessions(test, spaces, handles, 4, 16);
-
-	newcomer = space_open(test);
+	newcomer = exhaust_session_handles(test, 60000, 200, spaces, handles);
 	build_start_auth_session(test, &b, TPM2_SE_HMAC);
 	space_send(test, newcomer, &b);
 	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_FAKE_RC_SESSION_HANDLES);
-	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions),
-			0);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->chip->rm->waiters));
-	for (i = 0; i < 64; i++)
-		KUNIT_EXPECT_EQ(test, space_use_session(test, spaces[i / 16],
-							handles[i]),
-				TPM2_RC_SUCCESS);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	expect_sessions_work(test, spaces, handles, 16, 0, 63);
+	expect_no_slot_held(test);
 }
 
 /*
  * TPM_RC_SESSION_MEMORY means loaded slots held outside the RM: evicting
- * saved sessions cannot help, so the client gets the RM's code at once.
+ * saved sessions cannot help, so the client gets the RM's code at once,
+ * although a session has idled past the grace period.
  */
 static void tpm2_space_session_memory_is_not_evicted_for(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
-	struct tpm_space *space = space_open(test);
+	struct tpm_space *space;
 	struct tpm_buf b;
 	u32 sess;
 
-	param_set(test, &tpm2_space_session_grace_ms, 0);
+	param_set(test, &tpm2_space_session_grace_ms, 1000);
+	clock_start_in_past(test, 2000);
+	space = space_open(test);
 	sess = space_start_session(test, space, TPM2_SE_HMAC);
-	age_sessions(test, 1000);
+	clock_advance(test, 2000);
 	tpm2_fake_inject(ctx->fake, TPM2_CC_START_AUTH_SESS, 1,
 			 TPM2_FAKE_RC_SESSION_MEMORY);
 	build_start_auth_session(test, &b, TPM2_SE_HMAC);
 	space_send(test, space, &b);
 	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | 0x903);
-	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions),
-			0);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 0);
 	KUNIT_EXPECT_EQ(test, space_use_session(test, space, sess),
 			TPM2_RC_SUCCESS);
+	expect_no_slot_held(test);
 }
 
-/* An evicted session's tombstone: flushed for free, or told on load. */
+/*
+ * An evicted session leaves a tombstone in its space: a FlushContext of it
+ * is answered without the TPM, whose handle is someone else's now, and a
+ * ContextLoad of its blob gets the defined error. Each is told once.
+ */
 static void tpm2_space_tombstones(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
-	struct tpm_space *a = space_open(test);
-	struct tpm2_rm_session *sess;
-	u32 s1, s2, len, flushes;
+	struct tpm_space *a, *others[2], *newcomer;
+	u32 s1, s2, len, flushes, fresh, handles[62];
 	struct tpm_buf b;
 	u8 blob[64];
 
+	param_set(test, &tpm2_space_max_sessions, 31);
+	param_set(test, &tpm2_space_session_grace_ms, 1000);
+	clock_start_in_past(test, 5000);
+	a = space_open(test);
 	s1 = space_start_session(test, a, TPM2_SE_HMAC);
 	s2 = space_start_session(test, a, TPM2_SE_POLICY);
 	len = space_context_save(test, a, s2, blob);
-
-	KUNIT_ASSERT_EQ(test, tpm_try_get_ops(ctx->chip), 0);
-	tpm2_rm_evict(ctx->chip, tpm2_rm_session_find(a, s1));
-	tpm2_rm_evict(ctx->chip, tpm2_rm_session_find(a, s2));
-	tpm_put_ops(ctx->chip);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+	clock_advance(test, 5000);
+	fill_sessions(test, others, handles, 2, 31);
+	newcomer = space_open(test);
+	fresh = space_start_session(test, newcomer, TPM2_SE_HMAC);
+	space_start_session(test, newcomer, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 2);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.waits), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_session_state(ctx->fake, s2),
+			TPM2_FAKE_SESSION_NONE);
 	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
+	KUNIT_ASSERT_EQ(test, fresh, s1);
 
 	flushes = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
 	build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, s1);
@@ -1491,12 +1596,18 @@ static void tpm2_space_tombstones(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
 						  TPM2_CC_FLUSH_CONTEXT),
 			flushes);
-	KUNIT_EXPECT_NULL(test, tpm2_rm_session_find(a, s1));
+	KUNIT_EXPECT_EQ(test, space_use_session(test, newcomer, fresh),
+			TPM2_RC_SUCCESS);
+	build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, s1);
+	space_send(test, a, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_REFUSED_P1);
 
 	space_context_load(test, a, blob, len);
 	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | TPM2_RC_REFERENCE_H0);
-	sess = tpm2_rm_session_find(a, s2);
-	KUNIT_EXPECT_NULL(test, sess);
+	space_context_load(test, a, blob, len);
+	KUNIT_EXPECT_NE(test, rsp_code(test), TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_NE(test, rsp_code(test), RM_LAYER | TPM2_RC_REFERENCE_H0);
+	expect_no_slot_held(test);
 }
 
 /* Cycles a session of @space @n times; every use must succeed. */
@@ -1510,14 +1621,6 @@ static void cycle_session(struct kunit *test, struct tpm_space *space,
 				TPM2_RC_SUCCESS);
 }
 
-static void set_gap(struct kunit *test, u32 gap_max)
-{
-	struct tpm2_space_test *ctx = test->priv;
-
-	tpm2_fake_set_context_gap(ctx->fake, gap_max);
-	ctx->chip->rm->gap_max = gap_max;
-}
-
 /* The oldest session is re-gapped before the TPM would refuse a save. */
 static void tpm2_space_regap_before_the_limit(struct kunit *test)
 {
@@ -1526,22 +1629,22 @@ static void tpm2_space_regap_before_the_limit(struct kunit *test)
 	struct tpm_space *busy = space_open(test);
 	u32 s_idle, s_busy;
 
-	set_gap(test, 32);
+	/* the resource manager reads it at its first command */
+	tpm2_fake_set_context_gap(ctx->fake, 32);
 	s_idle = space_start_session(test, idle, TPM2_SE_HMAC);
 	s_busy = space_start_session(test, busy, TPM2_SE_HMAC);
 	KUNIT_EXPECT_FALSE(test, tpm2_rm_gap_due(ctx->chip->rm));
+	tpm2_fake_reset_counters(ctx->fake);
 	cycle_session(test, busy, s_busy, 200);
-	KUNIT_EXPECT_GE(test, rm_stat(&ctx->chip->rm->stats.regaps),
-			5);
+	KUNIT_EXPECT_GE(test, rm_stat(&ctx->chip->rm->stats.regaps), 5);
+	/* and that costs no command of the client's */
 	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
-						  TPM2_FAKE_ANY_CC) -
-			tpm2_fake_cmd_count(ctx->fake, TPM2_CC_CONTEXT_LOAD) -
-			tpm2_fake_cmd_count(ctx->fake, TPM2_CC_CONTEXT_SAVE) -
-			tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT),
-			2 + 200);
+						  TPM2_FAKE_ANY_CC) - rm_cmds(ctx),
+			200);
 	KUNIT_EXPECT_EQ(test, space_use_session(test, idle, s_idle),
 			TPM2_RC_SUCCESS);
 	KUNIT_EXPECT_FALSE(test, tpm2_rm_gap_due(ctx->chip->rm));
+	expect_no_slot_held(test);
 }
 
 /* TPM_RC_CONTEXT_GAP on the RM's save, or the client's, is cured. */
@@ -1563,7 +1666,7 @@ static void tpm2_space_regap_on_context_gap(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, space_use_session(test, busy, s_busy),
 			TPM2_RC_SUCCESS);
 	KUNIT_EXPECT_EQ(test, rm_stat(&st->regaps), 1);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+	expect_no_slot_held(test);
 
 	/* the client's own ContextSave */
 	tpm2_fake_inject(ctx->fake, TPM2_CC_CONTEXT_SAVE, 1,
@@ -1587,13 +1690,15 @@ static void tpm2_space_regap_on_context_gap(struct kunit *test)
  */
 static void tpm2_space_regapped_blob_substituted(struct kunit *test)
 {
-	struct tpm_space *holder = space_open(test);
-	struct tpm_space *busy = space_open(test);
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *holder, *busy;
 	struct tpm2_rm_session *rec;
 	u32 s_held, s_busy, len;
 	u8 blob[64];
 
-	set_gap(test, 32);
+	tpm2_fake_set_context_gap(ctx->fake, 32);
+	holder = space_open(test);
+	busy = space_open(test);
 	s_held = space_start_session(test, holder, TPM2_SE_POLICY);
 	len = space_context_save(test, holder, s_held, blob);
 	s_busy = space_start_session(test, busy, TPM2_SE_HMAC);
@@ -1612,6 +1717,16 @@ static void tpm2_space_regapped_blob_substituted(struct kunit *test)
 	space_context_load(test, holder, blob, len);
 	KUNIT_EXPECT_NE(test, rsp_code(test), TPM2_RC_SUCCESS);
 }
+
+/* The fake's model of a TPM, driven without a resource manager. */
+static struct kunit_case tpm2_fake_model_cases[] = {
+	KUNIT_CASE(tpm2_fake_model_objects),
+	KUNIT_CASE(tpm2_fake_model_sessions),
+	KUNIT_CASE(tpm2_fake_model_active_sessions),
+	KUNIT_CASE(tpm2_fake_model_injection),
+	KUNIT_CASE(tpm2_fake_model_get_capability),
+	{}
+};
 
 static struct kunit_case tpm2_space_test_cases[] = {
 	KUNIT_CASE(tpm2_space_create_primary_virtual_handle),
@@ -1632,18 +1747,8 @@ static struct kunit_case tpm2_space_test_cases[] = {
 	KUNIT_CASE(tpm2_space_foreign_session),
 	KUNIT_CASE(tpm2_space_abandoned_session),
 	KUNIT_CASE(tpm2_space_load_errors_stay_local),
-	KUNIT_CASE(tpm2_fake_model_objects),
-	KUNIT_CASE(tpm2_fake_model_sessions),
-	KUNIT_CASE(tpm2_fake_model_active_sessions),
-	KUNIT_CASE(tpm2_fake_model_injection),
-	KUNIT_CASE(tpm2_fake_model_get_capability),
+	KUNIT_CASE(tpm2_space_reads_limits_once),
 	{}
-};
-
-static struct kunit_suite tpm2_space_test_suite = {
-	.name = "tpm2_space",
-	.init = tpm2_space_test_init,
-	.test_cases = tpm2_space_test_cases,
 };
 
 static struct kunit_case tpm2_space_exhaustion_cases[] = {
@@ -1659,10 +1764,23 @@ static struct kunit_case tpm2_space_exhaustion_cases[] = {
 	{}
 };
 
+static struct kunit_suite tpm2_fake_model_suite = {
+	.name = "tpm2_fake",
+	.init = tpm2_space_test_init,
+	.test_cases = tpm2_fake_model_cases,
+};
+
+static struct kunit_suite tpm2_space_test_suite = {
+	.name = "tpm2_space",
+	.init = tpm2_space_test_init,
+	.test_cases = tpm2_space_test_cases,
+};
+
 static struct kunit_suite tpm2_space_exhaustion_suite = {
 	.name = "tpm2_space_exhaustion",
 	.init = tpm2_space_test_init,
 	.test_cases = tpm2_space_exhaustion_cases,
 };
 
-kunit_test_suites(&tpm2_space_test_suite, &tpm2_space_exhaustion_suite);
+kunit_test_suites(&tpm2_fake_model_suite, &tpm2_space_test_suite,
+		  &tpm2_space_exhaustion_suite);

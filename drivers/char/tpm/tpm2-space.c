@@ -141,7 +141,7 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_session *sess)
 	} while (rc == TPM2_RC_CONTEXT_GAP && tries++ < TPM2_RM_MAX_LOADED &&
 		 tpm2_rm_regap_oldest(chip));
 	sess->loaded = false;
-	sess->last_used = jiffies;
+	sess->last_used = tpm2_rm_now();
 	if (!rc) {
 		tpm2_rm_saved(chip->rm, sess);
 		return;
@@ -229,7 +229,7 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 		kfree(sess->blob);
 		sess->blob = NULL;
 		sess->loaded = true;
-		sess->last_used = jiffies;
+		sess->last_used = tpm2_rm_now();
 		return 0;
 	}
 	rm_warn(chip, "loading session", sess->handle, rc);
@@ -606,8 +606,6 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	struct tpm2_rm_cmd *cmd = &rm->cmd;
 	int rc;
 
-	if (!rm->gap_max)
-		tpm2_rm_read_limits(chip);
 	tpm2_rm_trim_tombstones(space);
 	rc = tpm2_rm_parse(chip, buf, bufsiz, cmd);
 	if (rc) {
@@ -615,6 +613,9 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 				    cmd->cc, rc);
 		return rm_answer(chip, buf, rc);
 	}
+	/* once per chip; a command refused above needs no TPM command */
+	if (!rm->gap_max)
+		tpm2_rm_read_limits(chip);
 	cmd->bufsiz = bufsiz;
 	rc = prepare_special(chip, space, buf, bufsiz);
 	if (rc || cmd->flush_sess)
@@ -707,7 +708,7 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 		sess->blob = NULL;
 		sess->state = TPM2_RM_HELD;
 		sess->loaded = true;
-		sess->last_used = jiffies;
+		sess->last_used = tpm2_rm_now();
 		return 0;
 	}
 	sess = NULL;
@@ -733,7 +734,7 @@ static void commit_client_save(struct tpm_chip *chip,
 
 	sess->loaded = false;
 	sess->state = TPM2_RM_CLIENT_SAVED;
-	sess->last_used = jiffies;
+	sess->last_used = tpm2_rm_now();
 	ctx_len = tpm2_rm_context_len(buf + TPM_HEADER_SIZE,
 				      len - TPM_HEADER_SIZE);
 	if (ctx_len < 0)

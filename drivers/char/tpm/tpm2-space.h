@@ -97,8 +97,8 @@ struct tpm2_rm_object {
  *		successor after a re-gap
  * @seq:	sequence number of @blob
  * @client_seq:	sequence number of the blob the client holds
- * @created:	jiffies when the session was started or first loaded
- * @last_used:	jiffies when a command last named the session
+ * @created:	tpm2_rm_now() when the session was started or first loaded
+ * @last_used:	tpm2_rm_now() when a command last named the session
  *
  * The chip list is kept in the order the contexts were saved, so the
  * oldest saved session, the one the context gap is measured from, is the
@@ -275,6 +275,7 @@ void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd);
 extern unsigned int tpm2_space_session_grace_ms;
 extern unsigned int tpm2_space_session_wait_ms;
 
+unsigned long tpm2_rm_now(void);
 bool tpm2_rm_in_use(const struct tpm2_rm_chip *rm,
 		    const struct tpm2_rm_session *sess);
 struct tpm2_rm_session *tpm2_rm_pick_victim(struct tpm2_rm_chip *rm,
