@@ -13,6 +13,10 @@
  */
 
 #include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/sched/signal.h>
 #include <linux/unaligned.h>
 #include "tpm.h"
 #include "tpm2-fake.h"
@@ -1665,4 +1669,292 @@ static struct kunit_suite tpm2_space_exhaustion_suite = {
 	.test_cases = tpm2_space_exhaustion_cases,
 };
 
-kunit_test_suites(&tpm2_space_test_suite, &tpm2_space_exhaustion_suite);
+/* ------------------------------------------------------------------ */
+/* The wait for a session handle: liveness                             */
+/* ------------------------------------------------------------------ */
+
+/* A command sent from a thread of its own, as another process would. */
+struct tpm2_test_waiter {
+	struct tpm_chip *chip;
+	struct tpm_space *space;
+	u8 *buf;
+	ssize_t len;
+	bool signalled;		/* accept SIGUSR1 */
+	struct task_struct *task;
+	struct completion done;
+};
+
+static int waiter_run(void *data)
+{
+	struct tpm2_test_waiter *w = data;
+
+	if (w->signalled)
+		allow_signal(SIGUSR1);
+	w->len = tpm2_fake_dev_transmit(w->chip, w->space, w->buf,
+					TPM_BUFSIZE);
+	complete(&w->done);
+	return 0;
+}
+
+/* The test does not end before the waiter did. */
+static void waiter_join(void *data)
+{
+	struct tpm2_test_waiter *w = data;
+
+	wait_for_completion(&w->done);
+}
+
+static unsigned int line_length(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct list_head *pos;
+	unsigned int n = 0;
+
+	mutex_lock(&ctx->chip->tpm_mutex);
+	list_for_each(pos, &ctx->chip->rm->waiters)
+		n++;
+	mutex_unlock(&ctx->chip->tpm_mutex);
+	return n;
+}
+
+/* Polls for up to 2 s until @n commands wait for a session handle. */
+static bool line_reaches(struct kunit *test, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < 100; i++) {
+		if (line_length(test) == n)
+			return true;
+		msleep(20);
+	}
+	return false;
+}
+
+/*
+ * Sends StartAuthSession through a new space from a thread of its own,
+ * and returns once that command waits in line behind @ahead others.
+ */
+static struct tpm2_test_waiter *waiter_start(struct kunit *test,
+					     unsigned int ahead, bool signalled)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_test_waiter *w;
+	struct tpm_buf b;
+
+	w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	w->buf = kunit_kzalloc(test, TPM_BUFSIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w->buf);
+	w->chip = ctx->chip;
+	w->space = space_open(test);
+	w->signalled = signalled;
+	init_completion(&w->done);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	memcpy(w->buf, b.data, tpm_buf_length(&b));
+	tpm_buf_destroy(&b);
+
+	w->task = kthread_run(waiter_run, w, "tpm2-waiter");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(w->task));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, waiter_join, w),
+			0);
+	KUNIT_ASSERT_TRUE_MSG(test, line_reaches(test, ahead + 1),
+			      "the command does not wait in line");
+	return w;
+}
+
+/* Waits up to @ms for the waiter's command to end. */
+static bool waiter_done(struct tpm2_test_waiter *w, unsigned int ms)
+{
+	return wait_for_completion_timeout(&w->done, msecs_to_jiffies(ms));
+}
+
+static u32 waiter_rc(struct tpm2_test_waiter *w)
+{
+	return get_unaligned_be32(w->buf + 6);
+}
+
+/* Flushes one session through its space, giving its handle back. */
+static void space_flush_session(struct kunit *test, struct tpm_space *space,
+				u32 handle)
+{
+	struct tpm_buf b;
+
+	build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, handle);
+	space_send_ok(test, space, &b);
+}
+
+/*
+ * A waiter whose chip cannot be had after the wait leaves the line: the
+ * next command may evict at once instead of waiting for it.
+ */
+static void tpm2_space_wait_failed_ops_leaves_line(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *spaces[4], *newcomer;
+	struct tpm2_test_waiter *w;
+	unsigned long start;
+	u32 handles[64];
+
+	param_set(test, &tpm2_space_session_grace_ms, 60000);
+	param_set(test, &tpm2_space_session_wait_ms, 300);
+	fill_sessions(test, spaces, handles, 4, 16);
+
+	w = waiter_start(test, 0, false);
+	ctx->chip->flags |= TPM_CHIP_FLAG_DISABLE;
+	KUNIT_EXPECT_TRUE(test, waiter_done(w, 2000));
+	ctx->chip->flags &= ~TPM_CHIP_FLAG_DISABLE;
+	KUNIT_EXPECT_LT(test, w->len, 0);
+	KUNIT_EXPECT_EQ(test, line_length(test), 0);
+
+	/* the sessions have aged now: the newcomer evicts without waiting */
+	age_sessions(test, 61000);
+	newcomer = space_open(test);
+	start = jiffies;
+	space_start_session(test, newcomer, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 1);
+	KUNIT_EXPECT_LT(test, jiffies - start, msecs_to_jiffies(200));
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+}
+
+/* A head of the line whose time is up does not keep the others waiting. */
+static void tpm2_space_expired_head_does_not_block(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_chip *rm = ctx->chip->rm;
+	struct tpm_space *spaces[4], *stale, *newcomer;
+	unsigned long start;
+	u32 handles[64];
+
+	param_set(test, &tpm2_space_session_grace_ms, 1000);
+	param_set(test, &tpm2_space_session_wait_ms, 300);
+	fill_sessions(test, spaces, handles, 4, 16);
+
+	/* in line, with no command in flight and its time long up */
+	stale = space_open(test);
+	mutex_lock(&ctx->chip->tpm_mutex);
+	stale->wait_deadline = jiffies - msecs_to_jiffies(1000);
+	list_add_tail(&stale->wait_node, &rm->waiters);
+	mutex_unlock(&ctx->chip->tpm_mutex);
+
+	age_sessions(test, 5000);
+	newcomer = space_open(test);
+	start = jiffies;
+	space_start_session(test, newcomer, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, rm_stat(&rm->stats.evictions), 1);
+	KUNIT_EXPECT_LT(test, jiffies - start, msecs_to_jiffies(200));
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+}
+
+/*
+ * A command from a process with a signal pending evicts nobody: it gets
+ * -ERESTARTSYS, with nothing run, and every session still works.
+ */
+static void tpm2_space_signal_evicts_nobody(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *spaces[4], *newcomer;
+	struct tpm_buf b;
+	u32 handles[64];
+	unsigned int i;
+	ssize_t len;
+
+	param_set(test, &tpm2_space_session_grace_ms, 1000);
+	fill_sessions(test, spaces, handles, 4, 16);
+	age_sessions(test, 5000);
+
+	newcomer = space_open(test);
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 1);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	len = space_send(test, newcomer, &b);
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+
+	KUNIT_EXPECT_EQ(test, len, (ssize_t)-ERESTARTSYS);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 0);
+	KUNIT_EXPECT_EQ(test, line_length(test), 0);
+	for (i = 0; i < 64; i++)
+		KUNIT_EXPECT_EQ(test, space_use_session(test, spaces[i / 16],
+							handles[i]),
+				TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+}
+
+/* A signal ends the wait at once, with -ERESTARTSYS. */
+static void tpm2_space_signal_ends_wait(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *spaces[4];
+	struct tpm2_test_waiter *w;
+	unsigned long start;
+	u32 handles[64];
+
+	param_set(test, &tpm2_space_session_grace_ms, 60000);
+	param_set(test, &tpm2_space_session_wait_ms, 10000);
+	fill_sessions(test, spaces, handles, 4, 16);
+
+	w = waiter_start(test, 0, true);
+	start = jiffies;
+	send_sig(SIGUSR1, w->task, 1);
+	KUNIT_ASSERT_TRUE(test, waiter_done(w, 2000));
+	KUNIT_EXPECT_LT(test, jiffies - start, msecs_to_jiffies(1000));
+	KUNIT_EXPECT_EQ(test, w->len, (ssize_t)-ERESTARTSYS);
+	KUNIT_EXPECT_EQ(test, line_length(test), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+}
+
+/*
+ * A freed handle wakes the head of the line only, which runs its command
+ * again; the handles go to the commands in the order they came.
+ */
+static void tpm2_space_freed_handle_goes_to_head(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_stats *st = &ctx->chip->rm->stats;
+	struct tpm2_test_waiter *w[3];
+	struct tpm_space *spaces[4];
+	u32 handles[64];
+	unsigned int i, starts;
+	long waits;
+
+	param_set(test, &tpm2_space_session_grace_ms, 60000);
+	param_set(test, &tpm2_space_session_wait_ms, 10000);
+	fill_sessions(test, spaces, handles, 4, 16);
+	for (i = 0; i < 3; i++)
+		w[i] = waiter_start(test, i, false);
+
+	for (i = 0; i < 3; i++) {
+		waits = rm_stat(&st->waits);
+		starts = tpm2_fake_cmd_count(ctx->fake,
+					     TPM2_CC_START_AUTH_SESS);
+		space_flush_session(test, spaces[0], handles[i]);
+		KUNIT_ASSERT_TRUE(test, waiter_done(w[i], 2000));
+		KUNIT_EXPECT_EQ(test, waiter_rc(w[i]), TPM2_RC_SUCCESS);
+		/* nobody else woke up to try */
+		msleep(100);
+		KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+							  TPM2_CC_START_AUTH_SESS) -
+				starts, 1);
+		KUNIT_EXPECT_EQ(test, rm_stat(&st->waits), waits);
+		KUNIT_EXPECT_EQ(test, line_length(test), 2 - i);
+	}
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+}
+
+static struct kunit_case tpm2_space_wait_cases[] = {
+	KUNIT_CASE(tpm2_space_wait_failed_ops_leaves_line),
+	KUNIT_CASE(tpm2_space_expired_head_does_not_block),
+	KUNIT_CASE(tpm2_space_signal_evicts_nobody),
+	KUNIT_CASE(tpm2_space_signal_ends_wait),
+	KUNIT_CASE(tpm2_space_freed_handle_goes_to_head),
+	{}
+};
+
+static struct kunit_suite tpm2_space_wait_suite = {
+	.name = "tpm2_space_wait",
+	.init = tpm2_space_test_init,
+	.test_cases = tpm2_space_wait_cases,
+};
+
+kunit_test_suites(&tpm2_space_test_suite, &tpm2_space_exhaustion_suite,
+		  &tpm2_space_wait_suite);
