@@ -40,6 +40,7 @@
 #include <linux/sort.h>
 #include <linux/unaligned.h>
 #include "tpm.h"
+#include "tpm-dev.h"
 #include "tpm2-fake.h"
 
 #define TPM2_FAKE_STS_DONE	BIT(0)
@@ -1117,50 +1118,6 @@ void tpm2_fake_set_handle_reuse(struct tpm2_fake *fake, bool reuse)
 	fake->reuse_handles = reuse;
 }
 
-static ssize_t tpm2_fake_transmit_once(struct tpm_chip *chip,
-				       struct tpm_space *space, u8 *buf,
-				       size_t bufsiz)
-{
-	struct tpm_header *header = (struct tpm_header *)buf;
-	ssize_t len;
-	size_t size;
-	int rc;
-
-	rc = tpm_try_get_ops(chip);
-	if (rc)
-		return rc;
-
-	tpm2_end_auth_session(chip);
-
-	rc = tpm2_prepare_space(chip, space, buf, bufsiz);
-	if (rc == -EOPNOTSUPP) {
-		/* the resource manager answers for an unknown command */
-		header->tag = cpu_to_be16(TPM2_ST_NO_SESSIONS);
-		header->length = cpu_to_be32(sizeof(*header));
-		header->return_code = cpu_to_be32(TPM2_RC_COMMAND_CODE |
-						  TSS2_RESMGR_TPM_RC_LAYER);
-		len = sizeof(*header);
-		goto out;
-	}
-	if (rc) {
-		len = rc;
-		goto out;
-	}
-
-	len = tpm_transmit(chip, buf, bufsiz);
-	if (len < 0) {
-		tpm2_flush_space(chip);
-		goto out;
-	}
-
-	size = len;
-	rc = tpm2_commit_space(chip, space, buf, &size);
-	len = rc ? rc : size;
-out:
-	tpm_put_ops(chip);
-	return len;
-}
-
 /**
  * tpm2_fake_set_context_gap() - set the fake's TPM_PT_CONTEXT_GAP_MAX
  * @fake: the fake
@@ -1179,24 +1136,18 @@ void tpm2_fake_set_context_gap(struct tpm2_fake *fake, u32 gap_max)
  * @buf: command in, response out
  * @bufsiz: size of @buf
  *
- * Takes the chip with tpm_try_get_ops() and then drives
- * tpm2_prepare_space(), tpm_transmit() and tpm2_commit_space() (or
- * tpm2_flush_space() when the transmission fails) in the same order as
- * tpm_dev_transmit() in tpm-dev-common.c. Like tpm_common_write(), it runs
- * the command again, after tpm2_space_wait(), when the resource manager
+ * The very code of write() on /dev/tpmrm0, tpm_dev_run() in
+ * tpm-dev-common.c, without a file: it takes the chip, runs
+ * tpm2_prepare_space(), tpm_transmit() and tpm2_commit_space(), and runs
+ * the command again after tpm2_space_wait() when the resource manager
  * asks for that.
  *
- * Return: response length or -errno, as tpm_dev_transmit() would.
+ * Return: response length or -errno, as write() would.
  */
 ssize_t tpm2_fake_dev_transmit(struct tpm_chip *chip, struct tpm_space *space,
 			       u8 *buf, size_t bufsiz)
 {
-	ssize_t len;
-
-	do {
-		len = tpm2_fake_transmit_once(chip, space, buf, bufsiz);
-	} while (len == -EAGAIN && tpm2_space_wait(chip, space));
-	return len;
+	return tpm_dev_run(chip, space, buf, bufsiz, NULL);
 }
 
 /* Arms a free injection slot with @inj, which fires on its countdown. */

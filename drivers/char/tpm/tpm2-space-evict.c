@@ -13,8 +13,8 @@
  *     session handles, least recently used first;
  *  3. any other session, least recently used first.
  *
- * A command that finds no victim yet waits without the chip, see
- * tpm2-space-retry.c; tpm2_rm_session_freed() wakes it.
+ * A command that finds no victim yet waits without the chip, in line, see
+ * tpm2-space-retry.c; tpm2_rm_session_freed() wakes the first in line.
  */
 
 #include <kunit/static_stub.h>
@@ -191,11 +191,13 @@ void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
  * tpm2_rm_session_freed() - a session handle went back to the TPM
  * @rm: the chip's resource manager, with chip->tpm_mutex held
  *
- * Wakes the commands waiting for a session handle.
+ * Wakes the first command waiting for a session handle, and only that one:
+ * the others would find the handle taken, and resend for nothing.
  */
 void tpm2_rm_session_freed(struct tpm2_rm_chip *rm)
 {
-	WRITE_ONCE(rm->freed, rm->freed + 1);
-	if (!list_empty(&rm->waiters))
-		wake_up_interruptible_all(&rm->wq);
+	if (list_empty(&rm->waiters))
+		return;
+	rm->spare++;
+	tpm2_rm_wake_head(rm, TPM2_RM_WAKE_FREED);
 }

@@ -20,6 +20,8 @@
  */
 
 #include <linux/jiffies.h>
+#include <linux/lockdep.h>
+#include <linux/mutex.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
 #include <linux/unaligned.h>
@@ -52,11 +54,78 @@ static bool in_line(struct tpm_space *space)
 	return !list_empty(&space->wait_node);
 }
 
+static bool time_is_up(struct tpm_space *space, unsigned long now)
+{
+	return !time_before(now, space->wait_deadline);
+}
+
+/*
+ * The first waiter whose time is not up. One whose time is up gets the
+ * TPM's answer when it wakes, so it must not keep the others waiting.
+ */
+static struct tpm_space *head_of_line(struct tpm2_rm_chip *rm,
+				      unsigned long now)
+{
+	struct tpm_space *space;
+
+	list_for_each_entry(space, &rm->waiters, wait_node)
+		if (!time_is_up(space, now))
+			return space;
+	return NULL;
+}
+
 static bool first_in_line(struct tpm2_rm_chip *rm, struct tpm_space *space)
 {
-	return list_empty(&rm->waiters) ||
-	       list_first_entry(&rm->waiters, struct tpm_space,
-				wait_node) == space;
+	struct tpm_space *head = head_of_line(rm, jiffies);
+
+	return !head || head == space;
+}
+
+static void wake_waiter(struct tpm_space *space, unsigned int why)
+{
+	WRITE_ONCE(space->wait_wake, space->wait_wake | why);
+	wake_up_interruptible(&space->wait_wq);
+}
+
+/**
+ * tpm2_rm_wake_head() - wake the command first in line, and only that one
+ * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @why: TPM2_RM_WAKE_FREED or TPM2_RM_WAKE_HEAD
+ */
+void tpm2_rm_wake_head(struct tpm2_rm_chip *rm, unsigned int why)
+{
+	struct tpm_space *head = head_of_line(rm, jiffies);
+
+	if (head)
+		wake_waiter(head, why);
+}
+
+/*
+ * Takes @space out of the line. If it got its handle, that handle was one
+ * of the spare ones. The next in line runs again if a handle is still
+ * spare, else it may now evict, and must learn when.
+ */
+static void leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space,
+		       bool got_handle)
+{
+	unsigned long now = jiffies;
+	struct tpm_space *head, *old_head;
+
+	if (!in_line(space))
+		return;
+	old_head = head_of_line(rm, now);
+	list_del_init(&space->wait_node);
+	if (got_handle && rm->spare)
+		rm->spare--;
+	head = head_of_line(rm, now);
+	if (!head) {
+		rm->spare = 0;
+		return;
+	}
+	if (rm->spare)
+		wake_waiter(head, TPM2_RM_WAKE_FREED);
+	else if (head != old_head)
+		wake_waiter(head, TPM2_RM_WAKE_HEAD);
 }
 
 /**
@@ -66,11 +135,7 @@ static bool first_in_line(struct tpm2_rm_chip *rm, struct tpm_space *space)
  */
 void tpm2_rm_leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space)
 {
-	if (!in_line(space))
-		return;
-	list_del_init(&space->wait_node);
-	/* the next in line may evict now */
-	tpm2_rm_session_freed(rm);
+	leave_line(rm, space, false);
 }
 
 /* Evicts a session for a command that found no free session handle. */
@@ -88,10 +153,20 @@ static bool evict_for(struct tpm_chip *chip, struct tpm_space *space)
 	return true;
 }
 
+/* When the waiting command should look again if nobody wakes it. */
+static unsigned long wake_time(struct tpm2_rm_chip *rm,
+			       struct tpm_space *space, unsigned long now)
+{
+	if (!first_in_line(rm, space))
+		return space->wait_deadline;
+	return tpm2_rm_next_victim_time(rm, now, space->wait_deadline);
+}
+
 /*
  * Lines the command up to wait for a session handle, unless its time is
- * up. Everything it loaded goes back first, so that it waits holding no
- * TPM slot, and @buf gets the command as the client wrote it.
+ * up or its file closes. Everything it loaded goes back first, so that it
+ * waits holding no TPM slot, and @buf gets the command as the client
+ * wrote it.
  */
 static bool line_up(struct tpm_chip *chip, struct tpm_space *space, u8 *buf)
 {
@@ -99,21 +174,21 @@ static bool line_up(struct tpm_chip *chip, struct tpm_space *space, u8 *buf)
 	struct tpm2_rm_cmd *cmd = &rm->cmd;
 	unsigned long now = jiffies;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	if (!in_line(space)) {
 		space->wait_deadline = now +
 			msecs_to_jiffies(tpm2_space_session_wait_ms);
 		list_add_tail(&space->wait_node, &rm->waiters);
 	}
-	if (!time_before(now, space->wait_deadline) || signal_pending(current))
+	/* the TPM has just said that no handle is spare */
+	rm->spare = 0;
+	if (time_is_up(space, now) || (space->wait_wake & TPM2_RM_WAKE_STOP))
 		return false;
 
 	tpm2_rm_put_back(chip, cmd);
 	memcpy(buf, cmd->resend, cmd->len);
-	space->wait_until = space->wait_deadline;
-	if (first_in_line(rm, space))
-		space->wait_until = tpm2_rm_next_victim_time(rm, now,
-							     space->wait_deadline);
-	space->wait_freed = rm->freed;
+	WRITE_ONCE(space->wait_wake, 0);
+	space->wait_until = wake_time(rm, space, now);
 	space->wait_asked = true;
 	atomic_long_inc(&rm->stats.waits);
 	return true;
@@ -121,8 +196,9 @@ static bool line_up(struct tpm_chip *chip, struct tpm_space *space, u8 *buf)
 
 /*
  * Makes room for a command the TPM refused for want of it. Returns 1 to
- * send it again, 0 to give the TPM's answer to the client, or -EAGAIN when
- * the command must wait.
+ * send it again, 0 to give the TPM's answer to the client, -EAGAIN when
+ * the command must wait, or -ERESTARTSYS when a signal is pending: then
+ * the command did not run, and the client may simply write it again.
  */
 static int make_room(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		     u32 rc)
@@ -131,6 +207,12 @@ static int make_room(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	case TPM2_RC_CONTEXT_GAP:
 		return tpm2_rm_regap_oldest(chip);
 	case TPM2_RC_SESSION_HANDLES:
+		/* the command ends here, before it costs anyone a session */
+		if (signal_pending(current))
+			return -ERESTARTSYS;
+		/* nobody will read the response */
+		if (space->wait_wake & TPM2_RM_WAKE_STOP)
+			return 0;
 		if (evict_for(chip, space))
 			return 1;
 		return line_up(chip, space, buf) ? -EAGAIN : 0;
@@ -147,7 +229,9 @@ static int make_room(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
  *
  * Return: 0 to go on with the response in @buf; -EAGAIN when everything
  * the command loaded has been put back and @buf holds the command, to run
- * again after tpm2_space_wait(); or -errno when sending failed.
+ * again after tpm2_space_wait(); -ERESTARTSYS when a signal is pending
+ * and the TPM had no session handle for the command; or -errno when
+ * sending failed.
  */
 int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		  size_t *len)
@@ -161,21 +245,25 @@ int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	for (resends = 0; cmd->resend && resends < TPM2_RM_MAX_RESENDS;
 	     resends++) {
 		rc = make_room(chip, space, buf, response_code(buf, *len));
-		if (rc <= 0) {
-			if (rc == -EAGAIN)
-				return rc;
-			break;
+		if (rc == -EAGAIN)
+			return rc;
+		if (rc < 0) {
+			leave_line(rm, space, false);
+			return rc;
 		}
+		if (!rc)
+			break;
 		restore_command(cmd, buf);
 		atomic_long_inc(&rm->stats.resends);
 		n = tpm_transmit(chip, buf, cmd->bufsiz);
 		if (n < 0) {
-			tpm2_rm_leave_line(rm, space);
+			leave_line(rm, space, false);
 			return n;
 		}
 		*len = n;
 	}
-	tpm2_rm_leave_line(rm, space);
+	leave_line(rm, space, response_code(buf, *len) !=
+			      TPM2_RC_SESSION_HANDLES);
 
 	if (response_code(buf, *len) == TPM2_RC_SESSION_MEMORY)
 		put_unaligned_be32(TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY,
@@ -184,28 +272,101 @@ int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 }
 
 /**
+ * tpm2_space_end_wait() - take a command out of the line for good
+ * @chip: the chip; its ops need not be held
+ * @space: the space of the file, or NULL for /dev/tpmN
+ *
+ * For a command that will not run again, e.g. because the chip is gone.
+ */
+void tpm2_space_end_wait(struct tpm_chip *chip, struct tpm_space *space)
+{
+	if (!space)
+		return;
+	mutex_lock(&chip->tpm_mutex);
+	tpm2_rm_leave_line(chip->rm, space);
+	mutex_unlock(&chip->tpm_mutex);
+}
+
+/**
+ * tpm2_space_stop_wait() - end the waiting of a file that closes
+ * @chip: the chip; its ops need not be held
+ * @space: the space of the file, or NULL for /dev/tpmN
+ *
+ * A command of the file that waits for a session handle, or would wait,
+ * gets the TPM's answer at once.
+ */
+void tpm2_space_stop_wait(struct tpm_chip *chip, struct tpm_space *space)
+{
+	if (!space)
+		return;
+	mutex_lock(&chip->tpm_mutex);
+	wake_waiter(space, TPM2_RM_WAKE_STOP);
+	mutex_unlock(&chip->tpm_mutex);
+}
+
+/**
+ * tpm2_rm_chip_gone() - end every wait for a session handle
+ * @chip: a chip being unregistered, whose ops are gone
+ */
+void tpm2_rm_chip_gone(struct tpm_chip *chip)
+{
+	struct tpm_space *space;
+
+	mutex_lock(&chip->tpm_mutex);
+	list_for_each_entry(space, &chip->rm->waiters, wait_node)
+		wake_waiter(space, TPM2_RM_WAKE_STOP);
+	mutex_unlock(&chip->tpm_mutex);
+}
+
+/**
  * tpm2_space_wait() - wait without the chip for a session handle
  * @chip: the chip; its ops are not held
  * @space: the space of the file, or NULL for /dev/tpmN
  *
  * Called when tpm2_commit_space() asked for it with -EAGAIN. Sleeps until
- * a session handle is given back, or the first saved session ages past
- * the grace period, or the command's time is up, or a signal arrives.
+ * this command is the one to take a session handle given back, or it is
+ * first in line and a saved session ages past the grace period, or its
+ * time is up, or a signal arrives, or the file closes or the chip goes.
+ * Only the first in line is woken for a handle, so the handles go to the
+ * commands in the order they came.
  *
- * Return: true if the command should be run again; false if the -EAGAIN
- * did not come from the resource manager.
+ * Return: 0 if the command should be run again; -ERESTARTSYS on a signal
+ * and -EPIPE when the file closes or the chip goes, the command out of
+ * line and not run; -EAGAIN if the -EAGAIN did not come from the
+ * resource manager.
  */
-bool tpm2_space_wait(struct tpm_chip *chip, struct tpm_space *space)
+int tpm2_space_wait(struct tpm_chip *chip, struct tpm_space *space)
 {
-	struct tpm2_rm_chip *rm = chip->rm;
-	long timeout;
+	unsigned int why;
+	long left;
 
 	if (!space || !space->wait_asked)
-		return false;
+		return -EAGAIN;
 	space->wait_asked = false;
-	timeout = (long)(space->wait_until - jiffies);
-	if (timeout > 0)
-		wait_event_interruptible_timeout(rm->wq, READ_ONCE(rm->freed) !=
-						 space->wait_freed, timeout);
-	return true;
+	for (;;) {
+		left = (long)(space->wait_until - jiffies);
+		if (left <= 0)
+			return 0;
+		left = wait_event_interruptible_timeout(space->wait_wq,
+							READ_ONCE(space->wait_wake),
+							left);
+		if (left < 0) {
+			tpm2_space_end_wait(chip, space);
+			return -ERESTARTSYS;
+		}
+		why = READ_ONCE(space->wait_wake);
+		if (why & TPM2_RM_WAKE_STOP) {
+			tpm2_space_end_wait(chip, space);
+			return -EPIPE;
+		}
+		if (!left || (why & TPM2_RM_WAKE_FREED))
+			return 0;
+
+		/* first in line now: sleep until a session may be evicted */
+		mutex_lock(&chip->tpm_mutex);
+		WRITE_ONCE(space->wait_wake,
+			   space->wait_wake & ~TPM2_RM_WAKE_HEAD);
+		space->wait_until = wake_time(chip->rm, space, jiffies);
+		mutex_unlock(&chip->tpm_mutex);
+	}
 }

@@ -1782,5 +1782,50 @@ static struct kunit_suite tpm2_space_exhaustion_suite = {
 	.test_cases = tpm2_space_exhaustion_cases,
 };
 
+/* ------------------------------------------------------------------ */
+/* The wait for a session handle: liveness                             */
+/* ------------------------------------------------------------------ */
+
+/* A head of the line whose time is up does not keep the others waiting. */
+static void tpm2_space_expired_head_does_not_block(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_chip *rm = ctx->chip->rm;
+	struct tpm_space *spaces[4], *stale, *newcomer;
+	unsigned long start;
+	u32 handles[64];
+
+	param_set(test, &tpm2_space_session_grace_ms, 1000);
+	param_set(test, &tpm2_space_session_wait_ms, 300);
+	clock_start_in_past(test, 5000);
+	fill_sessions(test, spaces, handles, 4, 16);
+
+	/* in line, with no command in flight and its time long up */
+	stale = space_open(test);
+	mutex_lock(&ctx->chip->tpm_mutex);
+	stale->wait_deadline = jiffies - msecs_to_jiffies(1000);
+	list_add_tail(&stale->wait_node, &rm->waiters);
+	mutex_unlock(&ctx->chip->tpm_mutex);
+
+	clock_advance(test, 5000);
+	newcomer = space_open(test);
+	start = jiffies;
+	space_start_session(test, newcomer, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, rm_stat(&rm->stats.evictions), 1);
+	KUNIT_EXPECT_LT(test, jiffies - start, msecs_to_jiffies(200));
+	expect_no_slot_held(test);
+}
+
+static struct kunit_case tpm2_space_wait_cases[] = {
+	KUNIT_CASE(tpm2_space_expired_head_does_not_block),
+	{}
+};
+
+static struct kunit_suite tpm2_space_wait_suite = {
+	.name = "tpm2_space_wait",
+	.init = tpm2_space_test_init,
+	.test_cases = tpm2_space_wait_cases,
+};
+
 kunit_test_suites(&tpm2_fake_model_suite, &tpm2_space_test_suite,
-		  &tpm2_space_exhaustion_suite);
+		  &tpm2_space_exhaustion_suite, &tpm2_space_wait_suite);

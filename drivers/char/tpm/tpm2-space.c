@@ -40,6 +40,9 @@ int tpm2_init_space(struct tpm_space *space, unsigned int buf_size)
 	INIT_LIST_HEAD(&space->wait_node);
 	space->wait_deadline = 0;
 	space->wait_until = 0;
+	space->wait_wake = 0;
+	space->wait_asked = false;
+	init_waitqueue_head(&space->wait_wq);
 	return 0;
 }
 

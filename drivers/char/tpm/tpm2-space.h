@@ -198,8 +198,8 @@ struct tpm2_rm_stats {
  * @sessions:	every session of every space, and the abandoned ones
  * @abandoned:	abandoned sessions, oldest first
  * @waiters:	spaces waiting for a session handle, first come first
- * @freed:	bumped whenever a session handle is given back
- * @wq:		where the waiters sleep, without the chip
+ * @spare:	session handles given back since the TPM last refused one,
+ *		while commands wait
  * @space:	space of the command in flight, or NULL
  * @cmd:	the command in flight
  * @newest_seq:	highest session context sequence number seen
@@ -208,15 +208,14 @@ struct tpm2_rm_stats {
  * @stats:	counters
  * @debugfs:	the chip's debugfs directory
  *
- * All but @freed, @wq, @stats and @debugfs are used under chip->tpm_mutex
+ * All but @stats and @debugfs are used under chip->tpm_mutex
  * only.
  */
 struct tpm2_rm_chip {
 	struct list_head sessions;
 	struct list_head abandoned;
 	struct list_head waiters;
-	unsigned int freed;
-	wait_queue_head_t wq;
+	unsigned int spare;
 	struct tpm_space *space;
 	struct tpm2_rm_cmd cmd;
 	u64 newest_seq;
@@ -296,6 +295,12 @@ int tpm2_rm_substitute(struct tpm2_rm_session *sess, u8 *buf,
 		       struct tpm2_rm_cmd *cmd);
 
 /* tpm2-space-retry.c */
+/* Why a waiting command was woken: tpm_space.wait_wake */
+#define TPM2_RM_WAKE_FREED	BIT(0)	/* a handle is free: run again */
+#define TPM2_RM_WAKE_HEAD	BIT(1)	/* first in line now: may evict */
+#define TPM2_RM_WAKE_STOP	BIT(2)	/* the file closes, or the chip goes */
+
+void tpm2_rm_wake_head(struct tpm2_rm_chip *rm, unsigned int why);
 void tpm2_rm_leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space);
 int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		  size_t *len);

@@ -40,22 +40,6 @@
 /* Enough for a hog that holds every session of the TPM */
 #define HOG_MAX_SESSIONS 80
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 /* The defined error for an evicted session, by where @s is named */
 static int evicted_rc(const struct tpm2t_session *s)
 {
@@ -299,12 +283,12 @@ TEST_F_TIMEOUT(exhaust, idle_daemons_and_200_clients, 300)
 
 	start_sessions(_metadata, -1, dfd, ds, NR_DAEMONS, "daemon");
 	ASSERT_ZERO_SLOTS(&self->now);
-	sleep_ms(self->grace_ms + 500);
+	tpm2t_sleep_ms(self->grace_ms + 500);
 	ev0 = counter("sessions_evicted");
 
 	r = tpm2t_shared_alloc(NR_CLIENTS * sizeof(*r));
 	ASSERT_NE(NULL, r);
-	t0 = now_ms();
+	t0 = tpm2t_now_ms();
 	for (w = 0; w < NR_WORKERS; w++) {
 		pid[w] = fork();
 		ASSERT_LE(0, pid[w]);
@@ -325,7 +309,7 @@ TEST_F_TIMEOUT(exhaust, idle_daemons_and_200_clients, 300)
 		if (!r[i].done || r[i].res)
 			count_failure(&f, i, r[i].res);
 	TH_LOG("%d clients in %ld ms: %d failed, %d of them with 0x905",
-	       NR_CLIENTS, now_ms() - t0, f.nr, f.n905);
+	       NR_CLIENTS, tpm2t_now_ms() - t0, f.nr, f.n905);
 	if (f.first >= 0)
 		TH_LOG("first failure: client %d at step %d: %s%s", f.first,
 		       r[f.first].step, tpm2t_strerror(f.first_res),
@@ -381,10 +365,10 @@ TEST_F_TIMEOUT(exhaust, two_hundred_files, 300)
 		fd[i] = tpm2t_open(TPM2T_RM_DEV);
 		ASSERT_LE(0, fd[i]);
 		told[i] = false;
-		t = now_ms();
+		t = tpm2t_now_ms();
 		res = tpm2t_start_auth_session(fd[i], i % 2 ? TPM2_SE_POLICY :
 					       TPM2_SE_HMAC, &s[i]);
-		wait = now_ms() - t;
+		wait = tpm2t_now_ms() - t;
 		if (wait > max_wait)
 			max_wait = wait;
 		if (res) {
@@ -449,12 +433,12 @@ TEST_F_TIMEOUT(exhaust, two_hundred_files, 300)
 
 		if (!told[i])
 			continue;
-		t = now_ms();
+		t = tpm2t_now_ms();
 		res = tpm2t_start_auth_session(fd[i], TPM2_SE_HMAC, &n);
 		ASSERT_EQ(0, res)
 			TH_LOG("file %d: new session: %s", i,
 			       tpm2t_strerror(res));
-		ASSERT_GE(self->wait_ms + 1000, now_ms() - t);
+		ASSERT_GE(self->wait_ms + 1000, tpm2t_now_ms() - t);
 		ASSERT_TPM_OK(tpm2t_use_session(fd[i], &n));
 		ASSERT_TPM_OK(tpm2t_use_session(fd[i], &n));
 		ASSERT_TPM_OK(tpm2t_flush_context(fd[i], n.handle));
@@ -485,15 +469,15 @@ TEST_F_TIMEOUT(exhaust, hog_and_newcomer, 120)
 	nr = self->active_max - self->before.saved;
 	h = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, h);
-	t0 = now_ms();
+	t0 = tpm2t_now_ms();
 	start_sessions(_metadata, h, NULL, hog, nr, "hog");
 	ASSERT_ZERO_SLOTS(&self->now);
 
 	nfd = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, nfd);
-	t1 = now_ms();
+	t1 = tpm2t_now_ms();
 	res = tpm2t_start_auth_session(nfd, TPM2_SE_HMAC, &nc);
-	t2 = now_ms();
+	t2 = tpm2t_now_ms();
 	TH_LOG("newcomer: %s after %ld ms, %ld ms after the hog's first session",
 	       tpm2t_strerror(res), t2 - t1, t2 - t0);
 	ASSERT_EQ(0, res);
@@ -568,18 +552,18 @@ TEST_F_TIMEOUT(exhaust, fairness, 120)
 	nhog = self->active_max - self->before.saved - nord;
 	start_sessions(_metadata, h, NULL, hog, nhog, "hog");
 	ASSERT_ZERO_SLOTS(&self->now);
-	sleep_ms(self->grace_ms + 300);
+	tpm2t_sleep_ms(self->grace_ms + 300);
 
 	nfd = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, nfd);
 	for (i = 0; i < NR_NEW; i++) {
-		t = now_ms();
+		t = tpm2t_now_ms();
 		res = tpm2t_start_auth_session(nfd, TPM2_SE_HMAC, &ns[i]);
 		ASSERT_EQ(0, res)
 			TH_LOG("newcomer's session %d: %s", i,
 			       tpm2t_strerror(res));
 		/* idle sessions were there: no need to wait */
-		ASSERT_GE(1000, now_ms() - t);
+		ASSERT_GE(1000, tpm2t_now_ms() - t);
 	}
 	ASSERT_ZERO_SLOTS(&self->now);
 
@@ -732,19 +716,19 @@ TEST_F_TIMEOUT(exhaust, outside_holders, 120)
 	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 2);
 	hold(_metadata, &self->out, true);
 	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 3);
-	t = now_ms();
+	t = tpm2t_now_ms();
 	res = tpm2t_use_session(fd, &s1);
 	TH_LOG("session use with no free session slot: %s after %ld ms",
-	       tpm2t_strerror(res), now_ms() - t);
+	       tpm2t_strerror(res), tpm2t_now_ms() - t);
 	ASSERT_EQ(TPM2T_RM_RC(TPM2_RC_SESSION_MEMORY), res);
-	ASSERT_GE(self->wait_ms + 1000, now_ms() - t);
+	ASSERT_GE(self->wait_ms + 1000, tpm2t_now_ms() - t);
 	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 3);
-	t = now_ms();
+	t = tpm2t_now_ms();
 	res = tpm2t_start_auth_session(fd, TPM2_SE_HMAC, &s2);
 	TH_LOG("StartAuthSession with no free session slot: %s after %ld ms",
-	       tpm2t_strerror(res), now_ms() - t);
+	       tpm2t_strerror(res), tpm2t_now_ms() - t);
 	ASSERT_EQ(TPM2T_RM_RC(TPM2_RC_SESSION_MEMORY), res);
-	ASSERT_GE(self->wait_ms + 1000, now_ms() - t);
+	ASSERT_GE(self->wait_ms + 1000, tpm2t_now_ms() - t);
 	ASSERT_ZERO_SLOTS_BESIDE(&self->now, self->out.fd, 0, 3);
 	/* objects still fit */
 	ASSERT_TPM_OK(tpm2t_sign(fd, k1, tpm2t_digest));
@@ -796,7 +780,7 @@ TEST_F_TIMEOUT(exhaust, abandoned_then_client_saved, 120)
 	nfill = self->active_max - self->before.saved - 2;
 	start_sessions(_metadata, -1, fd, fill, nfill, "filler");
 	ASSERT_ZERO_SLOTS(&self->now);
-	sleep_ms(self->grace_ms + 300);
+	tpm2t_sleep_ms(self->grace_ms + 300);
 
 	nfd = tpm2t_open(TPM2T_RM_DEV);
 	ASSERT_LE(0, nfd);
@@ -887,7 +871,7 @@ TEST_F_TIMEOUT(exhaust, context_gap, 2100)
 	ASSERT_ZERO_SLOTS(&self->now);
 	regaps0 = counter("context_regaps");
 
-	t0 = now_ms();
+	t0 = tpm2t_now_ms();
 	for (i = 0; i < GAP_CYCLES; i++) {
 		res = tpm2t_context_save(b, cyc.handle, &ctx);
 		if (!res) {
@@ -900,13 +884,13 @@ TEST_F_TIMEOUT(exhaust, context_gap, 2100)
 			break;
 		}
 		if (i && i % 10000 == 0)
-			TH_LOG("%d cycles in %ld ms", i, now_ms() - t0);
-		if (now_ms() - t0 > GAP_DEADLINE_MS)
+			TH_LOG("%d cycles in %ld ms", i, tpm2t_now_ms() - t0);
+		if (tpm2t_now_ms() - t0 > GAP_DEADLINE_MS)
 			break;
 	}
 	TH_LOG("%d of %d cycles in %ld ms (%.2f ms per cycle): %s", i,
-	       GAP_CYCLES, now_ms() - t0,
-	       (double)(now_ms() - t0) / (i ? i : 1), tpm2t_strerror(res));
+	       GAP_CYCLES, tpm2t_now_ms() - t0,
+	       (double)(tpm2t_now_ms() - t0) / (i ? i : 1), tpm2t_strerror(res));
 	ASSERT_EQ(0, n901);
 	ASSERT_EQ(0, res);
 	ASSERT_EQ(GAP_CYCLES, i)

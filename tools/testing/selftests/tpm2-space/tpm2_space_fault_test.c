@@ -28,7 +28,6 @@
 #include "../kselftest_harness.h"
 #include "tpm2_util.h"
 
-#define VTPMX_DEV	"/dev/vtpmx"
 
 /* The quota parameters a test may lower, restored by the teardown */
 static const char * const quota_params[] = {
@@ -455,39 +454,6 @@ TEST_F(fault, context_lost_by_clear)
 
 /* ---- A chip that goes away: vtpm_proxy ---------------------------------- */
 
-#define VTPM_SET_LOCALITY	0x20001000
-
-/*
- * The TPM behind the proxy: each command goes to /dev/tpm0 and its answer
- * back, but for the proxy's own locality command. Runs until the proxy is
- * closed or the process is killed.
- */
-static int serve_vtpm(int proxy)
-{
-	struct tpm2t_buf cmd, rsp;
-	ssize_t n;
-	int tpm;
-
-	tpm = tpm2t_open_wait(TPM2T_TPM_DEV);
-	if (tpm < 0)
-		return 1;
-	for (;;) {
-		n = read(proxy, cmd.data, sizeof(cmd.data));
-		if (n < TPM2_HEADER_SIZE)
-			return n < 0 && errno == EINTR ? 2 : 0;
-		cmd.len = n;
-		cmd.bad = false;
-		if (tpm2t_cmd_cc(&cmd) == VTPM_SET_LOCALITY) {
-			tpm2t_cmd_init(&rsp, TPM2_ST_NO_SESSIONS, 0);
-			tpm2t_cmd_finish(&rsp);
-		} else if (tpm2t_transmit(tpm, &cmd, &rsp)) {
-			return 3;
-		}
-		if (write(proxy, rsp.data, rsp.len) != (ssize_t)rsp.len)
-			return 0;
-	}
-}
-
 /* The kernel log since @kmsg was opened has no oops, BUG or WARNING */
 static bool kmsg_clean(struct __test_metadata *_metadata, int kmsg)
 {
@@ -517,19 +483,6 @@ static bool kmsg_clean(struct __test_metadata *_metadata, int kmsg)
 	return clean;
 }
 
-/* Wait up to 10 s for @path to exist (@exist) or to be gone */
-static bool wait_path(const char *path, bool exist)
-{
-	int i;
-
-	for (i = 0; i < 1000; i++) {
-		if (!access(path, F_OK) == exist)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
 /*
  * A vTPM whose proxy is closed while a file of its resource manager holds
  * an object, a session and a client-saved session: the file's later
@@ -538,44 +491,32 @@ static bool wait_path(const char *path, bool exist)
  */
 TEST_F_TIMEOUT(fault, vtpm_unplug, 120)
 {
-	struct vtpm_proxy_new_dev dev = { .flags = VTPM_PROXY_FLAG_TPM2 };
 	struct tpm2t_session s, s2;
 	struct tpm2t_context ctx;
 	struct tpm2t_census c;
 	struct tpm2t_buf cmd;
-	char rm_path[32];
-	int vtpmx, kmsg, rm, rm2, status, i, res;
+	struct tpm2t_vtpm v;
+	int kmsg, rm, rm2, status, i, res;
 	__u32 key, h;
 	__u8 buf[8];
 	__u16 got;
 	ssize_t n;
-	pid_t server;
 
-	if (access(VTPMX_DEV, R_OK | W_OK))
+	if (access(TPM2T_VTPMX_DEV, R_OK | W_OK))
 		SKIP(return, "%s is needed (CONFIG_TCG_VTPM_PROXY)",
-		     VTPMX_DEV);
+		     TPM2T_VTPMX_DEV);
 	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
 	ASSERT_LE(0, kmsg);
 	ASSERT_LE(0, lseek(kmsg, 0, SEEK_END));
 
 	/* the vTPM's server holds /dev/tpm0 while it lives */
-	vtpmx = open(VTPMX_DEV, O_RDWR);
-	ASSERT_LE(0, vtpmx);
-	ASSERT_EQ(0, ioctl(vtpmx, VTPM_PROXY_IOC_NEW_DEV, &dev))
-		TH_LOG("VTPM_PROXY_IOC_NEW_DEV: %s", strerror(errno));
-	close(vtpmx);
-	server = fork();
-	ASSERT_LE(0, server);
-	if (!server)
-		_exit(serve_vtpm(dev.fd));
-
-	snprintf(rm_path, sizeof(rm_path), "/dev/tpmrm%u", dev.tpm_num);
-	TH_LOG("vTPM %s", rm_path);
-	ASSERT_TRUE(wait_path(rm_path, true))
-		TH_LOG("%s did not appear", rm_path);
-	rm = tpm2t_open(rm_path);
+	res = tpm2t_vtpm_plug(&v);
+	ASSERT_EQ(0, res)
+		TH_LOG("vTPM: %s", strerror(-res));
+	TH_LOG("vTPM %s", v.rm_path);
+	rm = tpm2t_open(v.rm_path);
 	ASSERT_LE(0, rm);
-	rm2 = tpm2t_open(rm_path);
+	rm2 = tpm2t_open(v.rm_path);
 	ASSERT_LE(0, rm2);
 
 	ASSERT_TPM_OK(tpm2t_create_key(rm, TPM2_RH_NULL, &key));
@@ -587,11 +528,11 @@ TEST_F_TIMEOUT(fault, vtpm_unplug, 120)
 	ASSERT_TPM_OK(tpm2t_get_random(rm2, buf, sizeof(buf), &got));
 
 	/* unplug: the server goes, then the last reference to the proxy */
-	ASSERT_EQ(0, kill(server, SIGKILL));
-	ASSERT_EQ(server, waitpid(server, &status, 0));
-	close((int)dev.fd);
-	ASSERT_TRUE(wait_path(rm_path, false))
-		TH_LOG("%s is still there", rm_path);
+	ASSERT_EQ(0, kill(v.server, SIGKILL));
+	ASSERT_EQ(v.server, waitpid(v.server, &status, 0));
+	close(v.proxy);
+	ASSERT_TRUE(tpm2t_wait_path(v.rm_path, false))
+		TH_LOG("%s is still there", v.rm_path);
 
 	/* the open files fail cleanly, again and again */
 	for (i = 0; i < 2; i++) {
@@ -609,7 +550,7 @@ TEST_F_TIMEOUT(fault, vtpm_unplug, 120)
 	ASSERT_GT(0, n);
 	ASSERT_EQ(0, close(rm));
 	ASSERT_EQ(0, close(rm2));
-	ASSERT_EQ(-ENOENT, tpm2t_open(rm_path));
+	ASSERT_EQ(-ENOENT, tpm2t_open(v.rm_path));
 	ASSERT_TRUE(kmsg_clean(_metadata, kmsg));
 	close(kmsg);
 

@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <time.h>
+#include <linux/vtpm_proxy.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -232,6 +235,88 @@ int tpm2t_open_wait(const char *path)
 	while ((fd = tpm2t_open(path)) == -EBUSY && ++tries < 200)
 		usleep(10000);
 	return fd;
+}
+
+long tpm2t_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void tpm2t_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* vtpm_proxy's own command, which the TPM behind it never sees */
+#define TPM2T_VTPM_SET_LOCALITY	0x20001000
+
+int tpm2t_serve_vtpm(int proxy)
+{
+	struct tpm2t_buf cmd, rsp;
+	ssize_t n;
+	int tpm;
+
+	tpm = tpm2t_open_wait(TPM2T_TPM_DEV);
+	if (tpm < 0)
+		return 1;
+	for (;;) {
+		n = read(proxy, cmd.data, sizeof(cmd.data));
+		if (n < TPM2_HEADER_SIZE)
+			return n < 0 && errno == EINTR ? 2 : 0;
+		cmd.len = n;
+		cmd.bad = false;
+		if (tpm2t_cmd_cc(&cmd) == TPM2T_VTPM_SET_LOCALITY) {
+			tpm2t_cmd_init(&rsp, TPM2_ST_NO_SESSIONS, 0);
+			tpm2t_cmd_finish(&rsp);
+		} else if (tpm2t_transmit(tpm, &cmd, &rsp)) {
+			return 3;
+		}
+		if (write(proxy, rsp.data, rsp.len) != (ssize_t)rsp.len)
+			return 0;
+	}
+}
+
+bool tpm2t_wait_path(const char *path, bool exist)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (!access(path, F_OK) == exist)
+			return true;
+		tpm2t_sleep_ms(10);
+	}
+	return false;
+}
+
+int tpm2t_vtpm_plug(struct tpm2t_vtpm *v)
+{
+	struct vtpm_proxy_new_dev dev = { .flags = VTPM_PROXY_FLAG_TPM2 };
+	int vtpmx, rc;
+
+	vtpmx = open(TPM2T_VTPMX_DEV, O_RDWR);
+	if (vtpmx < 0)
+		return -errno;
+	rc = ioctl(vtpmx, VTPM_PROXY_IOC_NEW_DEV, &dev) ? -errno : 0;
+	close(vtpmx);
+	if (rc)
+		return rc;
+	v->proxy = dev.fd;
+	snprintf(v->rm_path, sizeof(v->rm_path), "/dev/tpmrm%u", dev.tpm_num);
+	v->server = fork();
+	if (v->server < 0) {
+		rc = -errno;
+		close(v->proxy);
+		return rc;
+	}
+	if (!v->server)
+		_exit(tpm2t_serve_vtpm(v->proxy));
+	return tpm2t_wait_path(v->rm_path, true) ? 0 : -ETIMEDOUT;
 }
 
 int tpm2t_transmit(int fd, struct tpm2t_buf *cmd, struct tpm2t_buf *rsp)

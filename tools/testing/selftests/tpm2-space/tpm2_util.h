@@ -183,6 +183,39 @@ int tpm2t_run(int fd, struct tpm2t_buf *cmd, struct tpm2t_buf *rsp);
  */
 int tpm2t_send_raw(int fd, const struct tpm2t_buf *cmd, size_t len);
 
+/* ---- Time ---------------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in milliseconds */
+long tpm2t_now_ms(void);
+void tpm2t_sleep_ms(long ms);
+
+/* ---- A chip that goes away: vtpm_proxy ----------------------------------- */
+
+#define TPM2T_VTPMX_DEV		"/dev/vtpmx"
+
+/*
+ * The TPM behind a vtpm_proxy: each command read from @proxy goes to
+ * /dev/tpm0 and its answer back, but for the proxy's own locality command.
+ * Runs until the proxy is closed; returns 0 then, 2 when a signal ended
+ * the read, 3 when /dev/tpm0 failed.
+ */
+int tpm2t_serve_vtpm(int proxy);
+/* Wait up to 10 s for @path to exist (@exist) or to be gone */
+bool tpm2t_wait_path(const char *path, bool exist);
+
+/* A vTPM served by a child process (tpm2t_serve_vtpm()) */
+struct tpm2t_vtpm {
+	int proxy;		/* the proxy's end: closing it unplugs */
+	pid_t server;
+	char rm_path[32];	/* its /dev/tpmrmN */
+};
+
+/*
+ * Create a vTPM, fork its server and wait for its /dev/tpmrmN.  Returns 0
+ * or -errno.  Unplug with kill(server), then close(proxy).
+ */
+int tpm2t_vtpm_plug(struct tpm2t_vtpm *v);
+
 /* ---- Results ------------------------------------------------------------ */
 
 /* The layer of the errors the resource manager makes up itself */
