@@ -263,10 +263,11 @@ void tpm2_rm_session_freed(struct tpm2_rm_chip *rm)
  * extends) belong to no space. They cannot wait in line, for they hold the
  * chip, and they must not fail because files hold every session handle.
  * So when the sessions the resource manager knows fill the TPM, one of
- * them is evicted at once, in the usual order but without the grace
- * period: a client can start a session again, the kernel's command has no
- * second chance. Handles taken outside the resource manager are not
- * counted; those the kernel cannot get back.
+ * them is evicted at once, in the usual order: one idle for the grace
+ * period if there is one, else any saved session, for a client can start
+ * a session again and the kernel's command has no second chance.
+ * Handles taken outside the resource manager are not counted; those the
+ * kernel cannot get back.
  */
 void tpm2_rm_make_room_for_kernel(struct tpm_chip *chip)
 {
@@ -281,7 +282,8 @@ void tpm2_rm_make_room_for_kernel(struct tpm_chip *chip)
 		known++;
 	if (known < rm->active_max)
 		return;
-	victim = pick(rm, jiffies, 0);
+	/* a session idle for the grace period first, as for a file */
+	victim = tpm2_rm_pick_victim(rm, jiffies) ?: pick(rm, jiffies, 0);
 	if (victim)
 		tpm2_rm_evict(chip, victim);
 }
