@@ -9,9 +9,14 @@
  * Victims are chosen in this order:
  *  1. abandoned sessions (client-saved sessions of closed files), oldest
  *     first: nobody may ever come back for them;
- *  2. sessions of a space holding more than its fair share of the TPM's
- *     session handles, least recently used first;
- *  3. any other session, least recently used first.
+ *  2. sessions of a user (the effective uid of the file's opener) holding
+ *     more than its fair share of the TPM's session handles, the handles
+ *     divided by the users holding sessions, least recently used first:
+ *     opening more files buys a user nothing;
+ *  3. among the sessions of such users, or of everyone if no user is over
+ *     its share, those of a file holding more than the handles divided by
+ *     the files holding sessions;
+ *  4. any other session, least recently used first.
  *
  * A command that finds no victim yet waits without the chip, in line, see
  * tpm2-space-retry.c; tpm2_rm_session_freed() wakes the first in line.
@@ -19,6 +24,7 @@
 
 #include <kunit/static_stub.h>
 #include <linux/jiffies.h>
+#include <linux/lockdep.h>
 #include <linux/moduleparam.h>
 #include "tpm2-space.h"
 
@@ -80,31 +86,85 @@ static unsigned long grace(void)
 	return msecs_to_jiffies(tpm2_space_session_grace_ms);
 }
 
+/* Saved, not used by the command in flight, and idle for @idle jiffies */
 static bool may_evict(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess,
-		      unsigned long now)
+		      unsigned long now, unsigned long idle)
 {
 	return tpm2_rm_session_is_saved(sess) &&
 	       !tpm2_rm_in_use(rm, sess) &&
-	       time_after_eq(now, sess->last_used + grace());
+	       time_after_eq(now, sess->last_used + idle);
 }
 
-/* The number of spaces holding sessions: they share the TPM's handles. */
-static unsigned int count_holders(struct tpm2_rm_chip *rm)
+static bool held_by_space(const struct tpm2_rm_session *sess)
 {
-	struct tpm2_rm_session *sess, *first;
+	return sess->space;
+}
+
+/* Is @sess the first session in the chip's list of its space? */
+static bool first_of_space(struct tpm2_rm_chip *rm,
+			   struct tpm2_rm_session *sess)
+{
+	struct tpm2_rm_session *pos;
+
+	list_for_each_entry(pos, &rm->sessions, chip_node)
+		if (pos->space == sess->space)
+			return pos == sess;
+	return false;
+}
+
+/* Is @sess the first session in the chip's list of its user's spaces? */
+static bool first_of_user(struct tpm2_rm_chip *rm,
+			  struct tpm2_rm_session *sess)
+{
+	struct tpm2_rm_session *pos;
+
+	list_for_each_entry(pos, &rm->sessions, chip_node)
+		if (held_by_space(pos) && uid_eq(pos->euid, sess->euid))
+			return pos == sess;
+	return false;
+}
+
+/* The spaces, and the users, holding sessions: they share the handles. */
+static void count_holders(struct tpm2_rm_chip *rm, unsigned int *files,
+			  unsigned int *users)
+{
+	struct tpm2_rm_session *sess;
+
+	*files = 0;
+	*users = 0;
+	list_for_each_entry(sess, &rm->sessions, chip_node) {
+		if (!held_by_space(sess))
+			continue;
+		*files += first_of_space(rm, sess);
+		*users += first_of_user(rm, sess);
+	}
+}
+
+static unsigned int user_sessions(struct tpm2_rm_chip *rm, kuid_t euid)
+{
+	struct tpm2_rm_session *sess;
 	unsigned int n = 0;
 
-	list_for_each_entry(sess, &rm->sessions, chip_node) {
-		if (!sess->space)
-			continue;
-		/* count each space at its first session in the list */
-		list_for_each_entry(first, &rm->sessions, chip_node)
-			if (first->space == sess->space)
-				break;
-		if (first == sess)
-			n++;
-	}
+	list_for_each_entry(sess, &rm->sessions, chip_node)
+		n += held_by_space(sess) && uid_eq(sess->euid, euid);
 	return n;
+}
+
+/*
+ * How much of a hog the owner of @sess is: 2 when its user holds more than
+ * @user_share, plus 1 when its file holds more than @file_share.
+ */
+static unsigned int hog_rank(struct tpm2_rm_chip *rm,
+			     struct tpm2_rm_session *sess,
+			     unsigned int user_share, unsigned int file_share)
+{
+	unsigned int rank = 0;
+
+	if (user_sessions(rm, sess->euid) > user_share)
+		rank += 2;
+	if (sess->space->nr_sessions > file_share)
+		rank += 1;
+	return rank;
 }
 
 static struct tpm2_rm_session *less_recent(struct tpm2_rm_session *a,
@@ -113,6 +173,32 @@ static struct tpm2_rm_session *less_recent(struct tpm2_rm_session *a,
 	if (!a || time_before(b->last_used, a->last_used))
 		return b;
 	return a;
+}
+
+static struct tpm2_rm_session *pick(struct tpm2_rm_chip *rm,
+				    unsigned long now, unsigned long idle)
+{
+	struct tpm2_rm_session *sess, *victim = NULL;
+	unsigned int files, users, rank, best = 0;
+
+	list_for_each_entry(sess, &rm->abandoned, node)
+		if (may_evict(rm, sess, now, idle))
+			return sess;
+
+	count_holders(rm, &files, &users);
+	list_for_each_entry(sess, &rm->sessions, chip_node) {
+		if (!held_by_space(sess) || !may_evict(rm, sess, now, idle))
+			continue;
+		rank = hog_rank(rm, sess, rm->active_max / max(users, 1U),
+				rm->active_max / max(files, 1U));
+		if (!victim || rank > best) {
+			victim = sess;
+			best = rank;
+		} else if (rank == best) {
+			victim = less_recent(victim, sess);
+		}
+	}
+	return victim;
 }
 
 /**
@@ -128,22 +214,7 @@ static struct tpm2_rm_session *less_recent(struct tpm2_rm_session *a,
 struct tpm2_rm_session *tpm2_rm_pick_victim(struct tpm2_rm_chip *rm,
 					    unsigned long now)
 {
-	struct tpm2_rm_session *sess, *hog = NULL, *lru = NULL;
-	unsigned int share;
-
-	list_for_each_entry(sess, &rm->abandoned, node)
-		if (may_evict(rm, sess, now))
-			return sess;
-
-	share = rm->active_max / max(count_holders(rm), 1U);
-	list_for_each_entry(sess, &rm->sessions, chip_node) {
-		if (!sess->space || !may_evict(rm, sess, now))
-			continue;
-		if (sess->space->nr_sessions > share)
-			hog = less_recent(hog, sess);
-		lru = less_recent(lru, sess);
-	}
-	return hog ?: lru;
+	return pick(rm, now, grace());
 }
 
 /**
@@ -200,4 +271,37 @@ void tpm2_rm_session_freed(struct tpm2_rm_chip *rm)
 		return;
 	rm->spare++;
 	tpm2_rm_wake_head(rm, TPM2_RM_WAKE_FREED);
+}
+
+/**
+ * tpm2_rm_make_room_for_kernel() - free a session handle for the kernel
+ * @chip: the chip, with chip->tpm_mutex held
+ *
+ * The kernel's own sessions (CONFIG_TCG_TPM2_HMAC: hwrng reads, PCR
+ * extends) belong to no space. They cannot wait in line, for they hold the
+ * chip, and they must not fail because files hold every session handle.
+ * So when the sessions the resource manager knows fill the TPM, one of
+ * them is evicted at once, in the usual order: one idle for the grace
+ * period if there is one, else any saved session, for a client can start
+ * a session again and the kernel's command has no second chance.
+ * Handles taken outside the resource manager are not counted; those the
+ * kernel cannot get back.
+ */
+void tpm2_rm_make_room_for_kernel(struct tpm_chip *chip)
+{
+	struct tpm2_rm_chip *rm = chip->rm;
+	struct tpm2_rm_session *sess, *victim;
+	unsigned int known = 0;
+
+	lockdep_assert_held(&chip->tpm_mutex);
+	if (!rm || !rm->active_max)
+		return;
+	list_for_each_entry(sess, &rm->sessions, chip_node)
+		known++;
+	if (known < rm->active_max)
+		return;
+	/* a session idle for the grace period first, as for a file */
+	victim = tpm2_rm_pick_victim(rm, jiffies) ?: pick(rm, jiffies, 0);
+	if (victim)
+		tpm2_rm_evict(chip, victim);
 }

@@ -1827,5 +1827,219 @@ static struct kunit_suite tpm2_space_wait_suite = {
 	.test_cases = tpm2_space_wait_cases,
 };
 
+/* ------------------------------------------------------------------ */
+/* Isolation: per-user fair share, stale records, the kernel's room    */
+/* ------------------------------------------------------------------ */
+
+/* Opens a space as if user @uid had opened the file. */
+static struct tpm_space *space_open_as(struct kunit *test, uid_t uid)
+{
+	struct tpm_space *space = space_open(test);
+
+	space->euid = KUIDT_INIT(uid);
+	return space;
+}
+
+/* Sends @b as a write() to /dev/tpm0 would: no space. Consumes @b. */
+static ssize_t outside_send(struct kunit *test, struct tpm_buf *b)
+{
+	return space_send(test, NULL, b);
+}
+
+/*
+ * One user with an idle session in each of 60 files, another with 4 in
+ * one file, the least recently used: 64 handles for two users make a
+ * share of 32, so the victim is the first user's. Counted per file, the
+ * second user's file would be over a share of 64 / 61.
+ */
+static void tpm2_space_fair_share_per_user(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *few, *many, *newcomer;
+	u32 few_handles[4];
+	unsigned int i;
+
+	param_set(test, &tpm2_space_session_grace_ms, 1000);
+	clock_start_in_past(test, 9000);
+	few = space_open_as(test, 1001);
+	for (i = 0; i < 4; i++)
+		few_handles[i] = space_start_session(test, few, TPM2_SE_HMAC);
+	clock_advance(test, 6000);
+	for (i = 0; i < 60; i++) {
+		many = space_open_as(test, 1000);
+		space_start_session(test, many, TPM2_SE_HMAC);
+	}
+	KUNIT_ASSERT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 64);
+	clock_advance(test, 3000);
+
+	/* the first user's newcomer evicts one of the first user's own */
+	newcomer = space_open_as(test, 1000);
+	space_start_session(test, newcomer, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 1);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ(test, space_use_session(test, few,
+							few_handles[i]),
+				TPM2_RC_SUCCESS);
+	expect_no_slot_held(test);
+}
+
+/*
+ * A session the RM holds saved is flushed behind its back, and the TPM
+ * gives the handle to another space's new session: the old record is a
+ * tombstone, and the old owner's close flushes nothing.
+ */
+static void tpm2_space_handle_taken_by_new_session(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test), *b = space_open(test);
+	unsigned int flushes;
+	u32 old, fresh;
+
+	old = space_start_session(test, a, TPM2_SE_HMAC);
+	raw_flush(test, old);
+	fresh = space_start_session(test, b, TPM2_SE_HMAC);
+	KUNIT_ASSERT_EQ(test, fresh, old);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
+
+	flushes = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
+	space_close(a);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_FLUSH_CONTEXT),
+			flushes);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, b, fresh),
+			TPM2_RC_SUCCESS);
+}
+
+/* A FlushContext through /dev/tpm0 of a session the RM holds. */
+static void tpm2_space_outside_flush(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	unsigned int loads;
+	struct tpm_buf b;
+	u32 s;
+
+	s = space_start_session(test, a, TPM2_SE_HMAC);
+	build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, s);
+	outside_send(test, &b);
+	KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
+
+	/* told without asking the TPM */
+	loads = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_CONTEXT_LOAD);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s),
+			RM_LAYER | TPM2_RC_REFERENCE_S0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_LOAD),
+			loads);
+}
+
+/*
+ * Startup(CLEAR) through /dev/tpm0 that succeeds means a TPM reset: every
+ * record is stale and none is flushed. Refused with TPM_RC_INITIALIZE,
+ * the TPM was started already and nothing changes.
+ */
+static void tpm2_space_startup_clear(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	unsigned int flushes;
+	struct tpm_buf b;
+	u32 s;
+
+	s = space_start_session(test, a, TPM2_SE_HMAC);
+
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake, TPM2_CC_STARTUP, 1,
+					       TPM2_RC_INITIALIZE), 0);
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_STARTUP);
+	tpm_buf_append_u16(&b, TPM2_SU_CLEAR);
+	outside_send(test, &b);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 1);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s), TPM2_RC_SUCCESS);
+
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake, TPM2_CC_STARTUP, 1,
+					       TPM2_RC_SUCCESS), 0);
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_STARTUP);
+	tpm_buf_append_u16(&b, TPM2_SU_CLEAR);
+	outside_send(test, &b);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_session_lookup(ctx->chip->rm, s));
+
+	flushes = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s),
+			RM_LAYER | TPM2_RC_REFERENCE_S0);
+	space_close(a);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_FLUSH_CONTEXT),
+			flushes);
+}
+
+/* TPM_RC_INITIALIZE as the answer to another command: a reset, too. */
+static void tpm2_space_initialize_is_a_reset(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	struct tpm_buf b;
+
+	space_start_session(test, a, TPM2_SE_HMAC);
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake, TPM2_CC_GET_RANDOM,
+					       1, TPM2_RC_INITIALIZE), 0);
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_RANDOM);
+	tpm_buf_append_u16(&b, 8);
+	outside_send(test, &b);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_INITIALIZE);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
+}
+
+/*
+ * Spaces hold every session handle; the kernel's own StartAuthSession
+ * (CONFIG_TCG_TPM2_HMAC) gets one at once, grace period or not.
+ */
+static void tpm2_space_room_for_kernel(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *spaces[4];
+	u32 handles[64], fresh;
+	struct tpm_buf b;
+
+	param_set(test, &tpm2_space_session_grace_ms, 60000);
+	fill_sessions(test, spaces, handles, 4, 16);
+	KUNIT_ASSERT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 64);
+
+	KUNIT_ASSERT_EQ(test, tpm_try_get_ops(ctx->chip), 0);
+	tpm2_rm_make_room_for_kernel(ctx->chip);
+	tpm_put_ops(ctx->chip);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 63);
+
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	KUNIT_EXPECT_EQ(test, raw_send(test, &b, &fresh), 0);
+	raw_flush(test, fresh);
+
+	/* with a free handle, nobody is evicted */
+	KUNIT_ASSERT_EQ(test, tpm_try_get_ops(ctx->chip), 0);
+	tpm2_rm_make_room_for_kernel(ctx->chip);
+	tpm_put_ops(ctx->chip);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 63);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 1);
+}
+
+static struct kunit_case tpm2_space_isolation_cases[] = {
+	KUNIT_CASE(tpm2_space_fair_share_per_user),
+	KUNIT_CASE(tpm2_space_handle_taken_by_new_session),
+	KUNIT_CASE(tpm2_space_outside_flush),
+	KUNIT_CASE(tpm2_space_startup_clear),
+	KUNIT_CASE(tpm2_space_initialize_is_a_reset),
+	KUNIT_CASE(tpm2_space_room_for_kernel),
+	{}
+};
+
+static struct kunit_suite tpm2_space_isolation_suite = {
+	.name = "tpm2_space_isolation",
+	.init = tpm2_space_test_init,
+	.test_cases = tpm2_space_isolation_cases,
+};
+
 kunit_test_suites(&tpm2_fake_model_suite, &tpm2_space_test_suite,
-		  &tpm2_space_exhaustion_suite, &tpm2_space_wait_suite);
+		  &tpm2_space_exhaustion_suite, &tpm2_space_wait_suite,
+		  &tpm2_space_isolation_suite);

@@ -662,8 +662,10 @@ int tpm2_prepare_space(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 {
 	int rc;
 
-	if (!space)
+	if (!space) {
+		tpm2_rm_outside_prepare(chip->rm, buf, bufsiz);
 		return 0;
+	}
 	rc = prepare(chip, space, buf, bufsiz);
 	/* a command waiting for a session handle that will not be sent */
 	if (rc)
@@ -702,6 +704,8 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	if (!tpm2_rm_is_session(h))
 		return 0;
 
+	/* another record of the handle is stale: its session is gone */
+	tpm2_rm_session_taken(rm, h, cmd->load_sess);
 	sess = cmd->load_sess;
 	if (sess && sess->handle == h) {
 		if (sess->space != space)
@@ -810,8 +814,10 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 	u32 rc = TPM2_RC_FAILURE;
 	int ret;
 
-	if (!space)
+	if (!space) {
+		tpm2_rm_outside_commit(rm, buf, *bufsiz);
 		return 0;
+	}
 	ret = tpm2_rm_retry(chip, space, buf, bufsiz);
 	if (ret == -EAGAIN)
 		goto out;

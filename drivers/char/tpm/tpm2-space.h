@@ -205,6 +205,8 @@ struct tpm2_rm_stats {
  * @newest_seq:	highest session context sequence number seen
  * @gap_max:	TPM_PT_CONTEXT_GAP_MAX, 0 until read
  * @active_max:	TPM_PT_ACTIVE_SESSIONS_MAX
+ * @outside_cc:	command code of the /dev/tpmN command in flight
+ * @outside_arg: its first parameter or handle, for tpm2_rm_outside_commit()
  * @stats:	counters
  * @debugfs:	the chip's debugfs directory
  *
@@ -221,6 +223,8 @@ struct tpm2_rm_chip {
 	u64 newest_seq;
 	u32 gap_max;
 	u32 active_max;
+	u32 outside_cc;
+	u32 outside_arg;
 	struct tpm2_rm_stats stats;
 	struct dentry *debugfs;
 };
@@ -283,6 +287,15 @@ void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim);
 void tpm2_rm_session_freed(struct tpm2_rm_chip *rm);
 unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
 				       unsigned long now, unsigned long limit);
+
+/* tpm2-space-reset.c */
+void tpm2_rm_session_taken(struct tpm2_rm_chip *rm, u32 handle,
+			   struct tpm2_rm_session *keep);
+void tpm2_rm_forget_all(struct tpm2_rm_chip *rm);
+void tpm2_rm_outside_prepare(struct tpm2_rm_chip *rm, const u8 *buf,
+			     size_t len);
+void tpm2_rm_outside_commit(struct tpm2_rm_chip *rm, const u8 *buf,
+			    size_t len);
 
 /* tpm2-space-gap.c */
 void tpm2_rm_read_limits(struct tpm_chip *chip);

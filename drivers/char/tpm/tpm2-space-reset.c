@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Stale session records. The resource manager is not the TPM's only user:
+ * a FlushContext through /dev/tpmN ends a session it holds saved, and a
+ * TPM reset (TPM2_Startup(CLEAR) without a state saved before, as after a
+ * firmware reset or swtpm re-initialised) ends all of them. The TPM then
+ * hands the freed handle numbers to new sessions, and a record that still
+ * claims such a handle would have the resource manager flush, on the old
+ * owner's close or as an eviction victim, a session of someone else.
+ *
+ * So every record the TPM contradicts becomes a tombstone at once, and its
+ * handle is never sent to the TPM again on its behalf. The TPM tells:
+ *  - a command through /dev/tpmN: a FlushContext of a known session, a
+ *    TPM2_Startup(CLEAR) that succeeds, or TPM_RC_INITIALIZE as the answer
+ *    to any other command (to Startup it means "started already");
+ *  - a new session, started or loaded by anyone, with the handle of a
+ *    record: the TPM never gives out an active handle;
+ *  - a ContextLoad that the TPM refuses as damaged or of an unknown handle
+ *    (tpm2_rm_rc_is_lost(), in the space code).
+ * The owner of a tombstone learns of it as of an eviction, see
+ * Documentation/security/tpm/tpm-space.rst.
+ */
+
+#include <linux/unaligned.h>
+#include "tpm2-space.h"
+
+/* Startup's parameter follows the header; FlushContext's handle too. */
+#define TPM2_OUTSIDE_ARG_OFF	TPM_HEADER_SIZE
+
+/**
+ * tpm2_rm_session_taken() - the TPM gave a session handle to a session
+ * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @handle: the session handle in the TPM's response
+ * @keep: the record the TPM's answer is about, or NULL
+ *
+ * Any other record of @handle describes a session that no longer exists.
+ */
+void tpm2_rm_session_taken(struct tpm2_rm_chip *rm, u32 handle,
+			   struct tpm2_rm_session *keep)
+{
+	struct tpm2_rm_session *sess, *tmp;
+
+	list_for_each_entry_safe(sess, tmp, &rm->sessions, chip_node)
+		if (sess->handle == handle && sess != keep)
+			tpm2_rm_session_forget(sess);
+}
+
+/**
+ * tpm2_rm_forget_all() - the TPM was reset: no record is true any more
+ * @rm: the chip's resource manager, with chip->tpm_mutex held and no
+ *	command of a space in flight
+ *
+ * Saved object contexts need no such care: the resource manager loads
+ * them only for a command, and a context the TPM refuses marks its object
+ * stale.
+ */
+void tpm2_rm_forget_all(struct tpm2_rm_chip *rm)
+{
+	struct tpm2_rm_session *sess, *tmp;
+
+	if (list_empty(&rm->sessions))
+		return;
+	list_for_each_entry_safe(sess, tmp, &rm->sessions, chip_node)
+		tpm2_rm_session_forget(sess);
+	/* whoever waits for a handle has a fresh TPM now */
+	tpm2_rm_session_freed(rm);
+}
+
+/**
+ * tpm2_rm_outside_prepare() - note a /dev/tpmN command before it is sent
+ * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @buf: the command
+ * @len: its length (the buffer's size; the header says the rest)
+ */
+void tpm2_rm_outside_prepare(struct tpm2_rm_chip *rm, const u8 *buf,
+			     size_t len)
+{
+	rm->outside_cc = 0;
+	rm->outside_arg = 0;
+	if (len < TPM_HEADER_SIZE ||
+	    get_unaligned_be32(buf + 2) < TPM_HEADER_SIZE + 2)
+		return;
+	rm->outside_cc = get_unaligned_be32(buf + 6);
+	if (rm->outside_cc == TPM2_CC_STARTUP)
+		rm->outside_arg = get_unaligned_be16(buf +
+						     TPM2_OUTSIDE_ARG_OFF);
+	else if (get_unaligned_be32(buf + 2) >= TPM_HEADER_SIZE + 4)
+		rm->outside_arg = get_unaligned_be32(buf +
+						     TPM2_OUTSIDE_ARG_OFF);
+}
+
+/**
+ * tpm2_rm_outside_commit() - learn from the TPM's answer to /dev/tpmN
+ * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @buf: the response
+ * @len: its length
+ */
+void tpm2_rm_outside_commit(struct tpm2_rm_chip *rm, const u8 *buf,
+			    size_t len)
+{
+	struct tpm2_rm_session *sess;
+	u32 rc;
+
+	if (len < TPM_HEADER_SIZE)
+		return;
+	rc = get_unaligned_be32(buf + 6);
+	/* to Startup itself, the code means the TPM was started already */
+	if (rc == TPM2_RC_INITIALIZE && rm->outside_cc != TPM2_CC_STARTUP) {
+		tpm2_rm_forget_all(rm);
+		return;
+	}
+	if (rc != TPM2_RC_SUCCESS)
+		return;
+
+	switch (rm->outside_cc) {
+	case TPM2_CC_STARTUP:
+		if (rm->outside_arg == TPM2_SU_CLEAR)
+			tpm2_rm_forget_all(rm);
+		break;
+	case TPM2_CC_FLUSH_CONTEXT:
+		sess = tpm2_rm_is_session(rm->outside_arg) ?
+		       tpm2_rm_session_lookup(rm, rm->outside_arg) : NULL;
+		if (sess) {
+			tpm2_rm_session_forget(sess);
+			tpm2_rm_session_freed(rm);
+		}
+		break;
+	case TPM2_CC_START_AUTH_SESS:
+	case TPM2_CC_CONTEXT_LOAD:
+		if (len >= TPM_HEADER_SIZE + 4 &&
+		    tpm2_rm_is_session(get_unaligned_be32(buf +
+							  TPM_HEADER_SIZE)))
+			tpm2_rm_session_taken(rm, get_unaligned_be32(buf +
+							TPM_HEADER_SIZE), NULL);
+		break;
+	}
+}
