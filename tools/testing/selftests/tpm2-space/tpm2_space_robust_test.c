@@ -113,7 +113,7 @@ static int check_audited_rsp(struct tpm2_buf *rsp, struct tpm2_session *s,
 		     (__u32)rsp->data[start - 3] << 16 |
 		     (__u32)rsp->data[start - 2] << 8 | rsp->data[start - 1];
 	if (rsp->pos - start != param_size)
-		return -EPROTO;
+		return -EMSGSIZE;
 
 	tpm2_buf_reset(&msg);
 	tpm2_put_u32(&msg, TPM2_RC_SUCCESS);
@@ -124,8 +124,11 @@ static int check_audited_rsp(struct tpm2_buf *rsp, struct tpm2_session *s,
 	nonce_len = tpm2_get_tpm2b(rsp, nonce_tpm, sizeof(nonce_tpm));
 	rsp_attrs = tpm2_get_u8(rsp);
 	hmac_len = tpm2_get_tpm2b(rsp, rsp_hmac, sizeof(rsp_hmac));
-	if (rsp->bad || rsp->pos != rsp->len || rsp_attrs != attrs)
+	if (rsp->bad || rsp->pos != rsp->len)
 		return -EPROTO;
+	/* the TPM echoes continueSession */
+	if ((rsp_attrs ^ attrs) & TPM2_SA_CONTINUE_SESSION)
+		return -EBADE;
 	if (nonce_len != s->nonce_tpm_len ||
 	    !memcmp(nonce_tpm, s->nonce_tpm, nonce_len))
 		return -ESTALE;		/* the nonce did not roll */
