@@ -264,7 +264,7 @@ TEST_F(rm, get_capability_paging_mixed_sessions)
 		ASSERT_TPM_OK(tpm2_start_auth_session(self->fd, i % 2 ?
 						      TPM2_SE_POLICY :
 						      TPM2_SE_HMAC, &s[i]));
-	ASSERT_TPM_OK(tpm2_create_primary_ecc(self->fd, TPM2_RH_OWNER, &key,
+	ASSERT_TPM_OK(tpm2_create_primary_ecc(self->fd, TPM2_RH_NULL, &key,
 					      NULL, NULL));
 
 	ASSERT_TPM_OK(list_handles(self->fd, TPM2_HR_LOADED_SESSION, 64, all,
