@@ -27,6 +27,7 @@ int tpm2_rm_chip_alloc(struct tpm_chip *chip)
 	INIT_LIST_HEAD(&chip->rm->abandoned);
 	INIT_LIST_HEAD(&chip->rm->waiters);
 	init_waitqueue_head(&chip->rm->wq);
+	chip->rm->chip = chip;
 	return 0;
 }
 

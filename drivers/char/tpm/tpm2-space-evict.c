@@ -101,7 +101,7 @@ static struct tpm2_rm_session *less_recent(struct tpm2_rm_session *a,
 
 /**
  * tpm2_rm_pick_victim() - choose the saved session to evict
- * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @rm: the chip's resource manager
  * @now: the current time in jiffies
  *
  * Only saved sessions idle for the grace period qualify, and none that the
@@ -115,6 +115,7 @@ struct tpm2_rm_session *tpm2_rm_pick_victim(struct tpm2_rm_chip *rm,
 	struct tpm2_rm_session *sess, *hog = NULL, *lru = NULL;
 	unsigned int share;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	list_for_each_entry(sess, &rm->abandoned, node)
 		if (may_evict(rm, sess, now))
 			return sess;
@@ -132,7 +133,7 @@ struct tpm2_rm_session *tpm2_rm_pick_victim(struct tpm2_rm_chip *rm,
 
 /**
  * tpm2_rm_next_victim_time() - when will a session qualify as a victim?
- * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @rm: the chip's resource manager
  * @now: the current time in jiffies
  * @limit: the latest time of interest
  *
@@ -145,6 +146,7 @@ unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
 	struct tpm2_rm_session *sess;
 	unsigned long t;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	list_for_each_entry(sess, &rm->sessions, chip_node) {
 		if (!tpm2_rm_session_is_saved(sess))
 			continue;
@@ -173,12 +175,13 @@ void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
 
 /**
  * tpm2_rm_session_freed() - a session handle went back to the TPM
- * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @rm: the chip's resource manager
  *
  * Wakes the commands waiting for a session handle.
  */
 void tpm2_rm_session_freed(struct tpm2_rm_chip *rm)
 {
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	WRITE_ONCE(rm->freed, rm->freed + 1);
 	if (!list_empty(&rm->waiters))
 		wake_up_interruptible_all(&rm->wq);

@@ -61,11 +61,12 @@ static bool first_in_line(struct tpm2_rm_chip *rm, struct tpm_space *space)
 
 /**
  * tpm2_rm_leave_line() - stop waiting for a session handle
- * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @rm: the chip's resource manager
  * @space: a space, waiting or not
  */
 void tpm2_rm_leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space)
 {
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (!in_line(space))
 		return;
 	list_del_init(&space->wait_node);

@@ -104,6 +104,7 @@ static int context_save(struct tpm_chip *chip, u32 handle,
  */
 int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle)
 {
+	lockdep_assert_held(&chip->tpm_mutex);
 	count(&chip->rm->stats.context_load);
 	return context_load(chip, blob, len, handle);
 }
@@ -125,6 +126,7 @@ int tpm2_rm_save(struct tpm_chip *chip, u32 handle, u8 **blob, u16 *len)
 	const u8 *ctx;
 	int rc;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	count(&chip->rm->stats.context_save);
 	rc = context_save(chip, handle, &tbuf, &ctx, len);
 	if (rc)
@@ -162,6 +164,7 @@ int tpm2_rm_save_over(struct tpm_chip *chip, u32 handle, u8 **blob,
 	u16 n;
 	int rc;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	if (!*blob) {
 		spare = tpm2_rm_alloc(TPM2_MAX_CONTEXT_SIZE);
 		if (!spare)
@@ -201,6 +204,7 @@ int tpm2_rm_save_over(struct tpm_chip *chip, u32 handle, u8 **blob,
 
 void tpm2_rm_flush(struct tpm_chip *chip, u32 handle)
 {
+	lockdep_assert_held(&chip->tpm_mutex);
 	count(&chip->rm->stats.flush_context);
 	tpm2_flush_context(chip, handle);
 }

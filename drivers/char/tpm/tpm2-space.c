@@ -176,6 +176,7 @@ void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
 {
 	unsigned int i;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
 		put_object(chip, cmd, cmd->obj[i]);
 	put_object(chip, cmd, cmd->new_obj);

@@ -212,6 +212,7 @@ struct tpm2_rm_stats {
  * @active_max:	TPM_PT_ACTIVE_SESSIONS_MAX
  * @stats:	counters
  * @debugfs:	the chip's debugfs directory
+ * @chip:	the chip, whose tpm_mutex guards this
  *
  * All but @freed, @wq, @stats and @debugfs are used under chip->tpm_mutex
  * only.
@@ -229,6 +230,7 @@ struct tpm2_rm_chip {
 	u32 active_max;
 	struct tpm2_rm_stats stats;
 	struct dentry *debugfs;
+	struct tpm_chip *chip;
 };
 
 /* tpm2-space-parse.c */
