@@ -26,6 +26,7 @@ int tpm2_rm_chip_alloc(struct tpm_chip *chip)
 	INIT_LIST_HEAD(&chip->rm->sessions);
 	INIT_LIST_HEAD(&chip->rm->abandoned);
 	INIT_LIST_HEAD(&chip->rm->waiters);
+	chip->rm->chip = chip;
 	return 0;
 }
 
@@ -33,7 +34,8 @@ int tpm2_rm_chip_alloc(struct tpm_chip *chip)
  * tpm2_rm_chip_free() - free the resource manager of a released chip
  * @chip: the chip; no file refers to it any more
  *
- * Abandoned sessions died with the chip; only their records remain.
+ * tpm2_rm_chip_unregister() flushed every session it could reach; the
+ * records of any other abandoned session are all that is left of it.
  */
 void tpm2_rm_chip_free(struct tpm_chip *chip)
 {
@@ -115,12 +117,35 @@ void tpm2_rm_debugfs_add(struct tpm_chip *chip)
 			    &space_sessions_fops);
 }
 
-/**
- * tpm2_rm_debugfs_remove() - remove the counters; waits for their readers
- * @chip: the chip
- */
-void tpm2_rm_debugfs_remove(struct tpm_chip *chip)
+/* Removes the counters; waits for their readers. */
+static void tpm2_rm_debugfs_remove(struct tpm_chip *chip)
 {
 	debugfs_remove_recursive(chip->rm->debugfs);
 	chip->rm->debugfs = NULL;
+}
+
+/**
+ * tpm2_rm_chip_unregister() - flush every session while the TPM is there
+ * @chip: a TPM 2.0 chip being unregistered, its ops still set
+ *
+ * Once the chip is unregistered nothing can flush the sessions the
+ * resource manager knows, and a TPM that lives on (a driver unbound, a
+ * module unloaded) would keep them until its next reset. So they are
+ * flushed now: abandoned ones are forgotten, those of open files become
+ * tombstones, so that their owners are told. Then the debugfs files go.
+ */
+void tpm2_rm_chip_unregister(struct tpm_chip *chip)
+{
+	struct tpm2_rm_session *sess, *tmp;
+
+	if (!tpm_try_get_ops(chip)) {
+		list_for_each_entry_safe(sess, tmp, &chip->rm->sessions,
+					 chip_node) {
+			tpm2_rm_flush(chip, sess->handle);
+			tpm2_rm_session_forget(sess);
+		}
+		tpm2_rm_session_freed(chip->rm);
+		tpm_put_ops(chip);
+	}
+	tpm2_rm_debugfs_remove(chip);
 }

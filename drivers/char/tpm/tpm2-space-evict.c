@@ -83,7 +83,7 @@ bool tpm2_rm_in_use(const struct tpm2_rm_chip *rm,
 
 static unsigned long grace(void)
 {
-	return msecs_to_jiffies(tpm2_space_session_grace_ms);
+	return msecs_to_jiffies(READ_ONCE(tpm2_space_session_grace_ms));
 }
 
 /* Saved, not used by the command in flight, and idle for @idle jiffies */
@@ -203,7 +203,7 @@ static struct tpm2_rm_session *pick(struct tpm2_rm_chip *rm,
 
 /**
  * tpm2_rm_pick_victim() - choose the saved session to evict
- * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @rm: the chip's resource manager
  * @now: the current time in jiffies
  *
  * Only saved sessions idle for the grace period qualify, and none that the
@@ -214,12 +214,13 @@ static struct tpm2_rm_session *pick(struct tpm2_rm_chip *rm,
 struct tpm2_rm_session *tpm2_rm_pick_victim(struct tpm2_rm_chip *rm,
 					    unsigned long now)
 {
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	return pick(rm, now, grace());
 }
 
 /**
  * tpm2_rm_next_victim_time() - when will a session qualify as a victim?
- * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @rm: the chip's resource manager
  * @now: the current time in jiffies
  * @limit: the latest time of interest
  *
@@ -232,6 +233,7 @@ unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
 	struct tpm2_rm_session *sess;
 	unsigned long t;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	list_for_each_entry(sess, &rm->sessions, chip_node) {
 		if (!tpm2_rm_session_is_saved(sess))
 			continue;
@@ -260,13 +262,14 @@ void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
 
 /**
  * tpm2_rm_session_freed() - a session handle went back to the TPM
- * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @rm: the chip's resource manager
  *
  * Wakes the first command waiting for a session handle, and only that one:
  * the others would find the handle taken, and resend for nothing.
  */
 void tpm2_rm_session_freed(struct tpm2_rm_chip *rm)
 {
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (list_empty(&rm->waiters))
 		return;
 	rm->spare++;

@@ -111,6 +111,7 @@ static void leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space,
 	unsigned long now = jiffies;
 	struct tpm_space *head, *old_head;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (!in_line(space))
 		return;
 	old_head = head_of_line(rm, now);
@@ -130,7 +131,7 @@ static void leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space,
 
 /**
  * tpm2_rm_leave_line() - stop waiting for a session handle
- * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @rm: the chip's resource manager
  * @space: a space, waiting or not
  */
 void tpm2_rm_leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space)
@@ -177,7 +178,7 @@ static bool line_up(struct tpm_chip *chip, struct tpm_space *space, u8 *buf)
 	lockdep_assert_held(&chip->tpm_mutex);
 	if (!in_line(space)) {
 		space->wait_deadline = now +
-			msecs_to_jiffies(tpm2_space_session_wait_ms);
+			msecs_to_jiffies(READ_ONCE(tpm2_space_session_wait_ms));
 		list_add_tail(&space->wait_node, &rm->waiters);
 	}
 	/* the TPM has just said that no handle is spare */

@@ -104,6 +104,7 @@ static int context_save(struct tpm_chip *chip, u32 handle,
  */
 int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle)
 {
+	lockdep_assert_held(&chip->tpm_mutex);
 	count(&chip->rm->stats.context_load);
 	return context_load(chip, blob, len, handle);
 }
@@ -125,17 +126,85 @@ int tpm2_rm_save(struct tpm_chip *chip, u32 handle, u8 **blob, u16 *len)
 	const u8 *ctx;
 	int rc;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	count(&chip->rm->stats.context_save);
 	rc = context_save(chip, handle, &tbuf, &ctx, len);
 	if (rc)
 		return rc;
-	*blob = kmemdup(ctx, *len, GFP_KERNEL);
+	*blob = tpm2_rm_memdup(ctx, *len);
 	tpm_buf_destroy(&tbuf);
 	return *blob ? 0 : -ENOMEM;
 }
 
+/**
+ * tpm2_rm_save_over() - save a context into the buffer of the last one
+ * @chip: the chip, with its ops held
+ * @handle: the loaded object or session
+ * @blob: in: the buffer of the context last saved or loaded, or NULL;
+ *	  out: the new context
+ * @len: in: the size of that buffer; out: the length of the new context
+ *
+ * A context keeps its size from one save to the next, so the new one is
+ * written over the last and a full memory cgroup or a failing allocation
+ * cannot lose what the TPM just saved. A first save, with no buffer yet,
+ * allocates one of the largest context size before it asks the TPM, and
+ * shrinks it afterwards when it can.
+ *
+ * Return: 0, the TPM response code, or -errno. On -ENOMEM before the
+ * TPM was asked, @handle is still loaded and *@blob is untouched; a
+ * context that grew and found no memory is gone (-ENOMEM, not loaded).
+ */
+int tpm2_rm_save_over(struct tpm_chip *chip, u32 handle, u8 **blob,
+		      u16 *len)
+{
+	u8 *spare = NULL, *grown;
+	struct tpm_buf tbuf;
+	const u8 *ctx;
+	u16 cap = *len;
+	u16 n;
+	int rc;
+
+	lockdep_assert_held(&chip->tpm_mutex);
+	if (!*blob) {
+		spare = tpm2_rm_alloc(TPM2_MAX_CONTEXT_SIZE);
+		if (!spare)
+			return -ENOMEM;
+		cap = TPM2_MAX_CONTEXT_SIZE;
+	}
+	count(&chip->rm->stats.context_save);
+	rc = context_save(chip, handle, &tbuf, &ctx, &n);
+	if (rc) {
+		kfree(spare);
+		return rc;
+	}
+	if (n > cap) {
+		grown = tpm2_rm_memdup(ctx, n);
+		tpm_buf_destroy(&tbuf);
+		kfree(spare);
+		if (!grown)
+			return -ENOMEM;
+		kfree(*blob);
+		*blob = grown;
+		*len = n;
+		return 0;
+	}
+	if (spare) {
+		/* the large buffer does the job if the small one fails */
+		*blob = tpm2_rm_memdup(ctx, n);
+		if (*blob)
+			kfree(spare);
+		else
+			*blob = spare;
+	}
+	memcpy(*blob, ctx, n);
+	*len = n;
+	tpm_buf_destroy(&tbuf);
+	return 0;
+}
+
 void tpm2_rm_flush(struct tpm_chip *chip, u32 handle)
 {
+	lockdep_assert_held(&chip->tpm_mutex);
 	count(&chip->rm->stats.flush_context);
 	tpm2_flush_context(chip, handle);
 }

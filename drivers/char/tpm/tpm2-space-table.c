@@ -7,6 +7,7 @@
  * thread can see yet or any more.
  */
 
+#include <linux/fault-inject.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include "tpm2-space.h"
@@ -25,6 +26,53 @@ unsigned int tpm2_space_max_abandoned = 8;
 module_param_named(space_max_abandoned, tpm2_space_max_abandoned, uint, 0644);
 MODULE_PARM_DESC(space_max_abandoned,
 		 "Client-saved sessions of closed files kept per user (default 8)");
+
+/*
+ * Every allocation the resource manager makes for a file goes through
+ * tpm2_rm_alloc() or tpm2_rm_memdup(): it is charged to the opener's memory
+ * cgroup, and with CONFIG_FAULT_INJECTION a test can make the n-th one fail
+ * through current->fail_nth (/proc/self/fail-nth), one at a time.
+ */
+#ifdef CONFIG_FAULT_INJECTION
+static DECLARE_FAULT_ATTR(fail_tpm2_rm_alloc);
+
+static bool alloc_should_fail(size_t size)
+{
+	return should_fail(&fail_tpm2_rm_alloc, size);
+}
+#else
+static bool alloc_should_fail(size_t size)
+{
+	return false;
+}
+#endif
+
+/**
+ * tpm2_rm_alloc() - zeroed memory for a file's records
+ * @size: bytes
+ *
+ * Return: the memory, or NULL.
+ */
+void *tpm2_rm_alloc(size_t size)
+{
+	if (alloc_should_fail(size))
+		return NULL;
+	return kzalloc(size, GFP_KERNEL_ACCOUNT);
+}
+
+/**
+ * tpm2_rm_memdup() - a file's copy of a context or a command
+ * @src: what to copy
+ * @len: its length
+ *
+ * Return: the copy, or NULL.
+ */
+void *tpm2_rm_memdup(const void *src, size_t len)
+{
+	if (alloc_should_fail(len))
+		return NULL;
+	return kmemdup(src, len, GFP_KERNEL_ACCOUNT);
+}
 
 /*
  * Virtual handles count up from here and skip live ones when they wrap, so
@@ -81,7 +129,7 @@ struct tpm2_rm_object *tpm2_rm_object_add(struct tpm_space *space)
 {
 	struct tpm2_rm_object *obj;
 
-	obj = kzalloc(sizeof(*obj), GFP_KERNEL);
+	obj = tpm2_rm_alloc(sizeof(*obj));
 	if (!obj)
 		return NULL;
 	obj->vhandle = next_vhandle(space);
@@ -141,7 +189,7 @@ struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
 {
 	struct tpm2_rm_session *sess;
 
-	sess = kzalloc(sizeof(*sess), GFP_KERNEL);
+	sess = tpm2_rm_alloc(sizeof(*sess));
 	if (!sess)
 		return NULL;
 	sess->handle = handle;
@@ -180,7 +228,7 @@ void tpm2_rm_trim_tombstones(struct tpm_space *space)
 		if (sess->state == TPM2_RM_STALE)
 			count++;
 	list_for_each_entry_safe(sess, tmp, &space->sessions, node) {
-		if (count <= tpm2_space_max_sessions)
+		if (count <= READ_ONCE(tpm2_space_max_sessions))
 			break;
 		if (sess->state != TPM2_RM_STALE)
 			continue;
@@ -297,5 +345,5 @@ struct tpm2_rm_session *tpm2_rm_abandon(struct tpm2_rm_chip *rm,
 			oldest = pos;
 		count++;
 	}
-	return count > tpm2_space_max_abandoned ? oldest : NULL;
+	return count > READ_ONCE(tpm2_space_max_abandoned) ? oldest : NULL;
 }

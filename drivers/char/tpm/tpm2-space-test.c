@@ -15,6 +15,7 @@
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <kunit/test-bug.h>
+#include <linux/sched.h>
 #include <linux/unaligned.h>
 #include "tpm.h"
 #include "tpm2-fake.h"
@@ -2040,6 +2041,350 @@ static struct kunit_suite tpm2_space_isolation_suite = {
 	.test_cases = tpm2_space_isolation_cases,
 };
 
+/* ------------------------------------------------------------------ */
+/* Robustness: GetCapability, failing allocations, chip teardown       */
+/* ------------------------------------------------------------------ */
+
+/* GetCapability(TPM_CAP_HANDLES) with one session in the auth area. */
+static void build_get_capability_auth(struct kunit *test, struct tpm_buf *b,
+				      u32 session, u8 attrs, u32 property)
+{
+	cmd_init(test, b, TPM2_ST_SESSIONS, TPM2_CC_GET_CAPABILITY);
+	append_session(b, session, attrs);
+	tpm_buf_append_u32(b, TPM2_CAP_HANDLES);
+	tpm_buf_append_u32(b, property);
+	tpm_buf_append_u32(b, 64);
+}
+
+/*
+ * With an authorization area, GetCapability is the TPM's to answer: the
+ * reply carries the response auth area, and a session sent without
+ * continueSession is gone afterwards, in the TPM and in the space.
+ */
+static void tpm2_space_get_capability_with_session(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	unsigned int asked;
+	struct tpm_buf b;
+	u32 s;
+
+	s = space_start_session(test, a, TPM2_SE_HMAC);
+	asked = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_GET_CAPABILITY);
+
+	build_get_capability_auth(test, &b, s, TPM2_SA_CONTINUE,
+				  TPM2_HT_TRANSIENT);
+	space_send_ok(test, a, &b);
+	KUNIT_EXPECT_EQ(test, get_unaligned_be16(ctx->buf), TPM2_ST_SESSIONS);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_GET_CAPABILITY),
+			asked + 1);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s), TPM2_RC_SUCCESS);
+
+	build_get_capability_auth(test, &b, s, 0, TPM2_HT_TRANSIENT);
+	space_send_ok(test, a, &b);
+	KUNIT_EXPECT_EQ(test, get_unaligned_be16(ctx->buf), TPM2_ST_SESSIONS);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_session_find(a, s));
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_sessions(ctx->fake), 0);
+}
+
+/* Pages through the space's loaded sessions @count handles at a time. */
+static unsigned int page_sessions(struct kunit *test, struct tpm_space *space,
+				  u32 count, u32 *out, unsigned int max)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	u32 property = TPM2_HT_HMAC_SESSION, got, i;
+	unsigned int n = 0;
+	struct tpm_buf b;
+	u8 more;
+
+	do {
+		build_get_capability(test, &b, TPM2_CAP_HANDLES, property,
+				     count);
+		space_send_ok(test, space, &b);
+		more = ctx->buf[TPM_HEADER_SIZE];
+		got = rsp_u32(test, TPM_HEADER_SIZE + 5);
+		for (i = 0; i < got && n < max; i++)
+			out[n++] = rsp_u32(test, TPM_HEADER_SIZE + 9 + 4 * i);
+		/* the next page of the same range: keep its type byte */
+		if (got)
+			property = TPM2_HT_HMAC_SESSION |
+				   ((out[n - 1] + 1) & ~TPM2_HT_MASK);
+	} while (more && got && n < max);
+	return n;
+}
+
+/* Paging one handle at a time lists HMAC and policy sessions alike. */
+static void tpm2_space_get_capability_paging(struct kunit *test)
+{
+	struct tpm_space *a = space_open(test);
+	u32 all[8], paged[8];
+	unsigned int i, n_all, n_paged;
+
+	for (i = 0; i < 4; i++)
+		space_start_session(test, a, i % 2 ? TPM2_SE_POLICY :
+						     TPM2_SE_HMAC);
+	space_create_primary(test, a);
+
+	n_all = page_sessions(test, a, 64, all, ARRAY_SIZE(all));
+	KUNIT_EXPECT_EQ(test, n_all, 4);
+	n_paged = page_sessions(test, a, 1, paged, ARRAY_SIZE(paged));
+	KUNIT_ASSERT_EQ(test, n_paged, n_all);
+	for (i = 0; i < n_all; i++)
+		KUNIT_EXPECT_EQ(test, paged[i], all[i]);
+}
+
+#ifdef CONFIG_FAULT_INJECTION
+/* The next @nth allocation of the resource manager fails, once. */
+static void fail_nth_alloc(unsigned int nth)
+{
+	WRITE_ONCE(current->fail_nth, nth);
+}
+
+/* Stops the injection; returns whether the failure happened. */
+static bool fail_nth_done(void)
+{
+	bool hit = !READ_ONCE(current->fail_nth);
+
+	WRITE_ONCE(current->fail_nth, 0);
+	return hit;
+}
+#else
+static void fail_nth_alloc(unsigned int nth) {}
+static bool fail_nth_done(void) { return false; }
+#endif
+
+static void skip_without_fault_injection(struct kunit *test)
+{
+	if (!IS_ENABLED(CONFIG_FAULT_INJECTION))
+		kunit_skip(test, "needs CONFIG_FAULT_INJECTION");
+}
+
+/*
+ * The RM cannot take what the TPM created (no memory for the record):
+ * the client gets the RM's TPM_RC_MEMORY, the object is flushed, and the
+ * session the TPM ended for lack of continueSession is gone, not a
+ * tombstone.
+ */
+static void tpm2_space_new_handle_refused_after_success(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	struct tpm_buf b;
+	u32 s;
+
+	skip_without_fault_injection(test);
+	s = space_start_session(test, a, TPM2_SE_HMAC);
+
+	build_create_primary(test, &b);
+	/* the HMAC session instead of the password, without continue */
+	put_unaligned_be32(s, b.data + TPM_HEADER_SIZE + 8);
+	fail_nth_alloc(1);
+	space_send(test, a, &b);
+	KUNIT_EXPECT_TRUE(test, fail_nth_done());
+	KUNIT_EXPECT_EQ(test, rsp_code(test), RM_LAYER | TPM2_RC_MEMORY);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_loaded_objects(ctx->fake), 0);
+	KUNIT_EXPECT_EQ(test, a->nr_objects, 0);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_session_find(a, s));
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+}
+
+enum robust_cmd { ROBUST_USE, ROBUST_START, ROBUST_CREATE, ROBUST_SAVE };
+
+static const char *const robust_cmd_name[] = {
+	"use a session", "StartAuthSession", "CreatePrimary", "ContextSave",
+};
+
+static const enum robust_cmd robust_cmds[] = {
+	ROBUST_USE, ROBUST_START, ROBUST_CREATE, ROBUST_SAVE,
+};
+
+static void robust_desc(const enum robust_cmd *c, char *desc)
+{
+	strscpy(desc, robust_cmd_name[*c], KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(robust, robust_cmds, robust_desc);
+
+/* Sends one command of the kind under test; returns its result. */
+static ssize_t robust_send(struct kunit *test, struct tpm_space *space,
+			   enum robust_cmd c, u32 sess)
+{
+	struct tpm_buf b;
+
+	switch (c) {
+	case ROBUST_USE:
+		build_get_random(test, &b, sess, TPM2_SA_CONTINUE);
+		break;
+	case ROBUST_START:
+		build_start_auth_session(test, &b, TPM2_SE_POLICY);
+		break;
+	case ROBUST_CREATE:
+		build_create_primary(test, &b);
+		break;
+	case ROBUST_SAVE:
+		build_one_handle(test, &b, TPM2_CC_CONTEXT_SAVE, sess);
+		break;
+	}
+	return space_send(test, space, &b);
+}
+
+/* Undoes what a successful command of the kind under test left. */
+static void robust_undo(struct kunit *test, struct tpm_space *space,
+			enum robust_cmd c, ssize_t len)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_buf b;
+
+	if (len < TPM_HEADER_SIZE || rsp_code(test))
+		return;
+	if (c == ROBUST_START || c == ROBUST_CREATE) {
+		build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT,
+				 rsp_u32(test, TPM_HEADER_SIZE));
+		space_send_ok(test, space, &b);
+	} else if (c == ROBUST_SAVE) {
+		u8 blob[256];
+		u32 n = len - TPM_HEADER_SIZE;
+
+		KUNIT_ASSERT_LE(test, n, sizeof(blob));
+		memcpy(blob, ctx->buf + TPM_HEADER_SIZE, n);
+		KUNIT_ASSERT_GE(test, space_context_load(test, space, blob, n),
+				(ssize_t)TPM_HEADER_SIZE);
+		KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	}
+}
+
+/*
+ * Each allocation the RM makes for a command fails in turn. The client
+ * gets -ENOMEM or the RM's TPM_RC_MEMORY, or its command works; either
+ * way its session and object live on, the TPM holds nothing, no session
+ * leaks there, and the next command works.
+ */
+static void tpm2_space_failing_allocations(struct kunit *test)
+{
+	const enum robust_cmd *c = test->param_value;
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	unsigned int nth;
+	u32 s, key, id;
+	ssize_t len;
+	bool hit;
+
+	skip_without_fault_injection(test);
+	s = space_start_session(test, a, TPM2_SE_HMAC);
+	key = space_create_primary(test, a);
+	id = space_read_public(test, a, key);
+
+	for (nth = 1; nth < 16; nth++) {
+		fail_nth_alloc(nth);
+		len = robust_send(test, a, *c, s);
+		hit = fail_nth_done();
+		if (len != -ENOMEM) {
+			KUNIT_ASSERT_GE(test, len, (ssize_t)TPM_HEADER_SIZE);
+			if (rsp_code(test))
+				KUNIT_EXPECT_EQ_MSG(test, rsp_code(test),
+						    RM_LAYER | TPM2_RC_MEMORY,
+						    "allocation %u", nth);
+		}
+		robust_undo(test, a, *c, len);
+
+		KUNIT_EXPECT_EQ_MSG(test, space_use_session(test, a, s),
+				    TPM2_RC_SUCCESS, "allocation %u", nth);
+		KUNIT_EXPECT_EQ_MSG(test, space_read_public(test, a, key), id,
+				    "allocation %u", nth);
+		expect_no_slot_held(test);
+		KUNIT_EXPECT_EQ_MSG(test, tpm2_fake_active_sessions(ctx->fake),
+				    a->nr_sessions, "allocation %u", nth);
+		KUNIT_EXPECT_EQ(test, a->nr_objects, 1);
+		if (!hit)
+			break;
+	}
+	KUNIT_EXPECT_LT(test, nth, 16);
+}
+
+/* Abandoned sessions are flushed when the chip is unregistered. */
+static void tpm2_space_unregister_flushes_abandoned(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	unsigned int flushes;
+	u8 blob[64];
+	u32 s;
+
+	s = space_start_session(test, a, TPM2_SE_HMAC);
+	space_context_save(test, a, s, blob);
+	space_close(a);
+	KUNIT_ASSERT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 1);
+
+	flushes = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
+	tpm2_rm_chip_unregister(ctx->chip);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_FLUSH_CONTEXT),
+			flushes + 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->chip->rm->abandoned));
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->chip->rm->sessions));
+}
+
+static int refuse_locality(struct tpm_chip *chip, int loc)
+{
+	return -EBUSY;
+}
+
+/*
+ * A file closed while the TPM cannot be reached for a moment (its
+ * locality request fails) keeps its sessions on record, so that they are
+ * flushed once it can: nothing stays in the TPM unknown to the RM.
+ */
+static void tpm2_space_close_while_unreachable(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	const struct tpm_class_ops *ops = ctx->chip->ops;
+	struct tpm_space *a = space_open(test);
+	struct tpm_class_ops *busy;
+	u8 blob[64];
+	u32 s1, s2;
+
+	busy = kunit_kzalloc(test, sizeof(*busy), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, busy);
+	memcpy(busy, ops, sizeof(*busy));
+	busy->request_locality = refuse_locality;
+
+	s1 = space_start_session(test, a, TPM2_SE_HMAC);
+	s2 = space_start_session(test, a, TPM2_SE_POLICY);
+	space_context_save(test, a, s2, blob);
+	KUNIT_ASSERT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 2);
+
+	ctx->chip->ops = busy;
+	space_close(a);
+	ctx->chip->ops = ops;
+
+	KUNIT_EXPECT_NOT_NULL(test, tpm2_rm_session_lookup(ctx->chip->rm, s1));
+	KUNIT_EXPECT_NOT_NULL(test, tpm2_rm_session_lookup(ctx->chip->rm, s2));
+	tpm2_rm_chip_unregister(ctx->chip);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->chip->rm->sessions));
+}
+
+static struct kunit_case tpm2_space_robust_cases[] = {
+	KUNIT_CASE(tpm2_space_get_capability_with_session),
+	KUNIT_CASE(tpm2_space_get_capability_paging),
+	KUNIT_CASE(tpm2_space_new_handle_refused_after_success),
+	KUNIT_CASE_PARAM(tpm2_space_failing_allocations, robust_gen_params),
+	KUNIT_CASE(tpm2_space_unregister_flushes_abandoned),
+	KUNIT_CASE(tpm2_space_close_while_unreachable),
+	{}
+};
+
+static struct kunit_suite tpm2_space_robust_suite = {
+	.name = "tpm2_space_robust",
+	.init = tpm2_space_test_init,
+	.test_cases = tpm2_space_robust_cases,
+};
+
 kunit_test_suites(&tpm2_fake_model_suite, &tpm2_space_test_suite,
 		  &tpm2_space_exhaustion_suite, &tpm2_space_wait_suite,
-		  &tpm2_space_isolation_suite);
+		  &tpm2_space_isolation_suite, &tpm2_space_robust_suite);

@@ -102,37 +102,45 @@ static bool object_is_sequence(struct tpm2_rm_object *obj)
 			TPM2_CONTEXT_HANDLE_OFF) == TPM2_SEQUENCE_SAVED_HANDLE;
 }
 
-/* Saves @obj if it changed, then takes it out of the TPM. */
-static void put_object(struct tpm_chip *chip, struct tpm2_rm_object *obj)
+/*
+ * Saves @obj if it changed, then takes it out of the TPM. A new object
+ * that cannot be saved is dropped, and the client is told instead of
+ * getting a handle that no longer works.
+ */
+static void put_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
+		       struct tpm2_rm_object *obj)
 {
-	u8 *blob;
-	u16 len;
-	int rc;
+	int rc = 0;
 
 	if (!obj || !obj->phandle)
 		return;
 	if (obj->dirty) {
-		rc = tpm2_rm_save(chip, obj->phandle, &blob, &len);
+		rc = tpm2_rm_save_over(chip, obj->phandle, &obj->blob,
+				       &obj->len);
 		if (rc) {
 			rm_warn(chip, "saving object", obj->vhandle, rc);
 			obj->stale = true;
 		} else {
-			kfree(obj->blob);
-			obj->blob = blob;
-			obj->len = len;
 			obj->dirty = false;
 		}
 	}
 	tpm2_rm_flush(chip, obj->phandle);
 	obj->phandle = 0;
+	if (rc == -ENOMEM && obj == cmd->new_obj && chip->rm->space) {
+		drop_object(cmd, chip->rm->space, obj);
+		cmd->rm_rc = TPM2_RM_LAYER | TPM2_RC_MEMORY;
+	}
 }
 
 /*
- * Saves a loaded session. When the save would widen the context gap too
- * far, the oldest saved session is re-gapped first. A session that still
- * cannot be saved is lost.
+ * Saves a loaded session over the buffer of the context it was loaded
+ * from, so that this takes no memory. When the save would widen the
+ * context gap too far, the oldest saved session is re-gapped first. A
+ * session that still cannot be saved is lost; a new one that the client
+ * does not know yet is dropped, and the client is told.
  */
-static void put_session(struct tpm_chip *chip, struct tpm2_rm_session *sess)
+static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
+			struct tpm2_rm_session *sess)
 {
 	unsigned int tries = 0;
 	int rc;
@@ -140,7 +148,8 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_session *sess)
 	if (!sess || !sess->loaded)
 		return;
 	do {
-		rc = tpm2_rm_save(chip, sess->handle, &sess->blob, &sess->len);
+		rc = tpm2_rm_save_over(chip, sess->handle, &sess->blob,
+				       &sess->len);
 	} while (rc == TPM2_RC_CONTEXT_GAP && tries++ < TPM2_RM_MAX_LOADED &&
 		 tpm2_rm_regap_oldest(chip));
 	sess->loaded = false;
@@ -152,6 +161,12 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_session *sess)
 	rm_warn(chip, "saving session", sess->handle, rc);
 	if (!tpm2_rm_rc_is_lost(rc))
 		tpm2_rm_flush(chip, sess->handle);
+	if (rc == -ENOMEM && sess == cmd->new_sess) {
+		drop_session(cmd, sess);
+		cmd->rm_rc = TPM2_RM_LAYER | TPM2_RC_MEMORY;
+		tpm2_rm_session_freed(chip->rm);
+		return;
+	}
 	tpm2_rm_session_bury(sess);
 }
 
@@ -164,15 +179,16 @@ void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
 {
 	unsigned int i;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		put_object(chip, cmd->obj[i]);
-	put_object(chip, cmd->new_obj);
+		put_object(chip, cmd, cmd->obj[i]);
+	put_object(chip, cmd, cmd->new_obj);
 	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		put_session(chip, cmd->sess[i]);
+		put_session(chip, cmd, cmd->sess[i]);
 	for (i = 0; i < TPM2_RM_MAX_AUTHS; i++)
-		put_session(chip, cmd->auth_sess[i]);
-	put_session(chip, cmd->load_sess);
-	put_session(chip, cmd->new_sess);
+		put_session(chip, cmd, cmd->auth_sess[i]);
+	put_session(chip, cmd, cmd->load_sess);
+	put_session(chip, cmd, cmd->new_sess);
 	/* a ContextLoad's context that no new object took */
 	kfree(cmd->load_blob);
 	cmd->load_blob = NULL;
@@ -228,9 +244,7 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 		rc = TPM2_RC_HANDLE;
 	}
 	if (!rc) {
-		/* the blob is used up once the session is back */
-		kfree(sess->blob);
-		sess->blob = NULL;
+		/* the blob is used up; its buffer takes the next save */
 		sess->loaded = true;
 		sess->last_used = tpm2_rm_now();
 		return 0;
@@ -389,6 +403,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 	const u32 refused = TPM2_RM_LAYER | TPM2_RC_HANDLE | TPM2_RC_FMT1_P |
 			    (1 << TPM2_RC_FMT1_N_SHIFT);
 	struct tpm2_rm_session *sess;
+	int len;
 	u32 h;
 
 	if (tpm2_rm_context_len(buf + cmd->param_off,
@@ -415,12 +430,21 @@ static int prepare_context_load(struct tpm_chip *chip,
 	if (sess && !sess->space && !uid_eq(sess->euid, space->euid))
 		return rm_answer(chip, buf, refused);
 	if ((!sess || !sess->space) &&
-	    space->nr_sessions >= tpm2_space_max_sessions)
+	    space->nr_sessions >= READ_ONCE(tpm2_space_max_sessions))
 		return rm_answer(chip, buf, TPM2_RM_LAYER |
 				 TPM2_RC_SESSION_MEMORY);
 	if (sess && tpm2_rm_substitute(sess, buf, cmd))
 		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_CMD_SIZE);
 	cmd->load_sess = sess;
+	if (sess)
+		return 0;
+	/* a buffer for the new record's saves, before the TPM uses it up */
+	len = tpm2_rm_context_len(buf + cmd->param_off,
+				  cmd->len - cmd->param_off);
+	cmd->load_blob = tpm2_rm_memdup(buf + cmd->param_off, len);
+	if (!cmd->load_blob)
+		return -ENOMEM;
+	cmd->load_len = len;
 	return 0;
 }
 
@@ -454,9 +478,15 @@ static int prepare_context_save(struct tpm_chip *chip,
 	return len;
 }
 
-static int cmp_u32(const void *a, const void *b)
+/*
+ * Sessions are listed in the order of the low 24 bits, which is what the
+ * property of the next page is compared with: HMAC (0x02) and policy
+ * (0x03) sessions share one range of handle numbers.
+ */
+static int cmp_handle_number(const void *a, const void *b)
 {
-	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+	u32 x = *(const u32 *)a & ~TPM2_HT_MASK;
+	u32 y = *(const u32 *)b & ~TPM2_HT_MASK;
 
 	return x < y ? -1 : x > y;
 }
@@ -482,13 +512,17 @@ static unsigned int collect_handles(struct tpm_space *space, u32 type,
 	list_for_each_entry(sess, &space->sessions, node)
 		if (sess->state == state && n < max)
 			out[n++] = sess->handle;
-	sort(out, n, sizeof(*out), cmp_u32, NULL);
+	sort(out, n, sizeof(*out), cmp_handle_number, NULL);
 	return n;
 }
 
 /*
  * GetCapability(TPM_CAP_HANDLES) for transient objects and sessions shows
- * the space its own handles only. Returns 0 to pass the command on.
+ * the space its own handles only. A command with an authorization area is
+ * the TPM's to answer: only the TPM can roll the nonces, end a session
+ * without continueSession, extend an audit digest and compute the
+ * response HMAC, which covers the list, so the list is not rewritten
+ * either. Returns 0 to pass the command on.
  */
 static int prepare_get_capability(struct tpm_chip *chip,
 				  struct tpm_space *space, u8 *buf,
@@ -499,7 +533,7 @@ static int prepare_get_capability(struct tpm_chip *chip,
 	unsigned int i, n, first, max, out;
 	u8 *p = buf + TPM_HEADER_SIZE;
 
-	if (cmd->len < cmd->param_off + 12)
+	if (cmd->tag == TPM2_ST_SESSIONS || cmd->len < cmd->param_off + 12)
 		return 0;
 	cap = get_unaligned_be32(buf + cmd->param_off);
 	property = get_unaligned_be32(buf + cmd->param_off + 4);
@@ -511,7 +545,7 @@ static int prepare_get_capability(struct tpm_chip *chip,
 
 	max = type == TPM2_HT_TRANSIENT ? space->nr_objects :
 					  space->nr_sessions;
-	handles = kmalloc_array(max ?: 1, sizeof(*handles), GFP_KERNEL);
+	handles = tpm2_rm_alloc(array_size(max ?: 1, sizeof(*handles)));
 	if (!handles)
 		return -ENOMEM;
 	n = collect_handles(space, type, handles, max);
@@ -568,20 +602,20 @@ static int prepare_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	if (!(cmd->attrs & BIT(TPM2_CC_ATTR_RHANDLE)))
 		return 0;
 	if (cmd->cc == TPM2_CC_START_AUTH_SESS)
-		return space->nr_sessions < tpm2_space_max_sessions ? 0 :
+		return space->nr_sessions < READ_ONCE(tpm2_space_max_sessions) ? 0 :
 		       TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY;
 	if (cmd->cc == TPM2_CC_CONTEXT_LOAD &&
 	    tpm2_rm_is_session(get_unaligned_be32(blob +
 						  TPM2_CONTEXT_HANDLE_OFF)))
 		return 0;
-	if (space->nr_objects >= tpm2_space_max_objects)
+	if (space->nr_objects >= READ_ONCE(tpm2_space_max_objects))
 		return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
 	if (cmd->cc != TPM2_CC_CONTEXT_LOAD)
 		return 0;
 	len = tpm2_rm_context_len(blob, cmd->len - cmd->param_off);
 	if (len < 0)
 		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
-	cmd->load_blob = kmemdup(blob, len, GFP_KERNEL);
+	cmd->load_blob = tpm2_rm_memdup(blob, len);
 	if (!cmd->load_blob)
 		return -ENOMEM;
 	cmd->load_len = len;
@@ -590,16 +624,20 @@ static int prepare_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 
 /*
  * Keeps the client's command, as written, when its failure for want of a
- * session handle or because of the context gap can be cured.
+ * session handle or because of the context gap can be cured. Returns 0 or
+ * -ENOMEM, before anything is loaded.
  */
-static void keep_for_resend(struct tpm2_rm_cmd *cmd, const u8 *buf)
+static int keep_for_resend(struct tpm2_rm_cmd *cmd, const u8 *buf)
 {
 	switch (cmd->cc) {
 	case TPM2_CC_START_AUTH_SESS:
 	case TPM2_CC_CONTEXT_LOAD:
 	case TPM2_CC_CONTEXT_SAVE:
-		cmd->resend = kmemdup(buf, cmd->len, GFP_KERNEL);
+		cmd->resend = tpm2_rm_memdup(buf, cmd->len);
+		if (!cmd->resend)
+			return -ENOMEM;
 	}
+	return 0;
 }
 
 static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
@@ -627,10 +665,10 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	rc = resolve_names(chip, space);
 	if (!rc)
 		rc = prepare_new_handle(chip, space, buf);
-	if (!rc) {
-		keep_for_resend(cmd, buf);
+	if (!rc)
+		rc = keep_for_resend(cmd, buf);
+	if (!rc)
 		rc = load_named(chip, buf);
-	}
 	if (rc) {
 		tpm2_rm_put_back(chip, cmd);
 		kfree(cmd->resend);
@@ -684,12 +722,14 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	struct tpm2_rm_session *sess;
 
 	if (tpm2_rm_is_transient(h)) {
-		obj = NULL;
-		if (space->nr_objects < tpm2_space_max_objects)
-			obj = tpm2_rm_object_add(space);
-		if (!obj) {
+		if (space->nr_objects >= READ_ONCE(tpm2_space_max_objects)) {
 			tpm2_rm_flush(chip, h);
 			return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
+		}
+		obj = tpm2_rm_object_add(space);
+		if (!obj) {
+			tpm2_rm_flush(chip, h);
+			return TPM2_RM_LAYER | TPM2_RC_MEMORY;
 		}
 		obj->phandle = h;
 		/* a ContextLoad's context needs no save */
@@ -710,21 +750,25 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	if (sess && sess->handle == h) {
 		if (sess->space != space)
 			tpm2_rm_session_claim(space, sess);
-		/* the TPM has used the blob up */
-		kfree(sess->blob);
-		sess->blob = NULL;
+		/* the TPM has used the blob up; its buffer takes the save */
 		sess->state = TPM2_RM_HELD;
 		sess->loaded = true;
 		sess->last_used = tpm2_rm_now();
 		return 0;
 	}
-	sess = NULL;
-	if (space->nr_sessions < tpm2_space_max_sessions)
-		sess = tpm2_rm_session_add(rm, space, h);
-	if (!sess) {
+	if (space->nr_sessions >= READ_ONCE(tpm2_space_max_sessions)) {
 		tpm2_rm_flush(chip, h);
 		return TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY;
 	}
+	sess = tpm2_rm_session_add(rm, space, h);
+	if (!sess) {
+		tpm2_rm_flush(chip, h);
+		return TPM2_RM_LAYER | TPM2_RC_MEMORY;
+	}
+	/* the context a ContextLoad used up, as the buffer for saves */
+	sess->blob = cmd->load_blob;
+	sess->len = cmd->load_len;
+	cmd->load_blob = NULL;
 	cmd->new_sess = sess;
 	return 0;
 }
@@ -737,18 +781,25 @@ static void commit_client_save(struct tpm_chip *chip,
 			       struct tpm2_rm_session *sess, const u8 *buf,
 			       size_t len)
 {
+	const u8 *ctx = buf + TPM_HEADER_SIZE;
 	int ctx_len;
+	u8 *copy;
 
 	sess->loaded = false;
 	sess->state = TPM2_RM_CLIENT_SAVED;
 	sess->last_used = tpm2_rm_now();
-	ctx_len = tpm2_rm_context_len(buf + TPM_HEADER_SIZE,
-				      len - TPM_HEADER_SIZE);
-	if (ctx_len < 0)
-		return;
-	sess->blob = kmemdup(buf + TPM_HEADER_SIZE, ctx_len, GFP_KERNEL);
-	if (!sess->blob)
-		return;
+	ctx_len = tpm2_rm_context_len(ctx, len - TPM_HEADER_SIZE);
+	if (ctx_len >= 0 && sess->blob && ctx_len <= sess->len) {
+		/* over the buffer of the context the session was loaded from */
+		memcpy(sess->blob, ctx, ctx_len);
+	} else {
+		copy = ctx_len < 0 ? NULL : tpm2_rm_memdup(ctx, ctx_len);
+		kfree(sess->blob);
+		sess->blob = copy;
+		/* without a copy the client's blob still loads */
+		if (!copy)
+			return;
+	}
 	sess->len = ctx_len;
 	tpm2_rm_saved(chip->rm, sess);
 	sess->client_seq = sess->seq;
@@ -823,15 +874,19 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 		goto out;
 	if (!ret && *bufsiz >= TPM_HEADER_SIZE)
 		rc = be32_to_cpu(head->return_code);
-	if (!rc && (rm->cmd.attrs & BIT(TPM2_CC_ATTR_RHANDLE)) &&
-	    *bufsiz >= TPM_HEADER_SIZE + 4) {
-		rc = commit_new_handle(chip, space, buf);
-		if (rc)
-			*bufsiz = rm_answer(chip, buf, rc);
-	}
-	if (!rc)
+	if (!rc) {
+		/*
+		 * The TPM ran the command, and ended the sessions it ended,
+		 * whatever the client is told.
+		 */
+		if ((rm->cmd.attrs & BIT(TPM2_CC_ATTR_RHANDLE)) &&
+		    *bufsiz >= TPM_HEADER_SIZE + 4)
+			rm->cmd.rm_rc = commit_new_handle(chip, space, buf);
 		commit_success(chip, space, buf, *bufsiz);
+	}
 	tpm2_rm_put_back(chip, &rm->cmd);
+	if (rm->cmd.rm_rc)
+		*bufsiz = rm_answer(chip, buf, rm->cmd.rm_rc);
 	tpm2_rm_regap_due(chip);
 out:
 	kfree(rm->cmd.resend);
@@ -877,6 +932,36 @@ static void release_sessions(struct tpm_chip *chip, struct tpm_space *space)
 	}
 }
 
+/* Is the chip unregistered, so that no command can reach its TPM again? */
+static bool chip_is_gone(struct tpm_chip *chip)
+{
+	bool gone;
+
+	down_read(&chip->ops_sem);
+	gone = !chip->ops;
+	up_read(&chip->ops_sem);
+	return gone;
+}
+
+/*
+ * The TPM cannot be reached for a moment (a locality or clock request
+ * failed, or the chip is disabled), so the space's sessions cannot be
+ * flushed now. They are kept as abandoned sessions, which the resource
+ * manager flushes first when it needs session handles, and at the latest
+ * when the chip is unregistered. Tombstones go at once.
+ */
+static void keep_for_flush(struct tpm_chip *chip, struct tpm_space *space)
+{
+	struct tpm2_rm_session *sess, *tmp;
+
+	list_for_each_entry_safe(sess, tmp, &space->sessions, node) {
+		if (sess->state == TPM2_RM_STALE)
+			tpm2_rm_session_del(sess);
+		else
+			tpm2_rm_abandon(chip->rm, sess);
+	}
+}
+
 /**
  * tpm2_del_space() - release everything a closing file holds
  * @chip: the chip; its ops may be gone already
@@ -884,7 +969,8 @@ static void release_sessions(struct tpm_chip *chip, struct tpm_space *space)
  *
  * Objects exist only as saved contexts, so they are just forgotten.
  * Sessions the RM holds are flushed. Sessions the client saved itself are
- * abandoned: they stay in the TPM for a later file of the same user.
+ * abandoned: they stay in the TPM for a later file of the same user. Only
+ * when the chip is gone are sessions forgotten without a flush.
  */
 void tpm2_del_space(struct tpm_chip *chip, struct tpm_space *space)
 {
@@ -896,6 +982,11 @@ void tpm2_del_space(struct tpm_chip *chip, struct tpm_space *space)
 		release_sessions(chip, space);
 		tpm2_rm_session_freed(chip->rm);
 		tpm_put_ops(chip);
+	} else if (!chip_is_gone(chip)) {
+		mutex_lock(&chip->tpm_mutex);
+		tpm2_rm_leave_line(chip->rm, space);
+		keep_for_flush(chip, space);
+		mutex_unlock(&chip->tpm_mutex);
 	} else {
 		/* the chip is gone, and its sessions with it */
 		mutex_lock(&chip->tpm_mutex);

@@ -42,6 +42,7 @@
 #define TPM2_RC_AUTHSIZE_CODE	0x144
 #define TPM2_RC_CONTEXT_GAP	0x901
 #define TPM2_RC_OBJ_MEMORY	0x902
+#define TPM2_RC_MEMORY		0x904
 #define TPM2_RC_SESSION_HANDLES	0x905
 #define TPM2_RC_OBJ_HANDLES	0x906
 #define TPM2_RC_REFERENCE_S0	0x918
@@ -92,9 +93,10 @@ struct tpm2_rm_object {
  * @state:	enum tpm2_rm_session_state
  * @loaded:	loaded in the TPM for the command in flight
  * @len:	length of @blob
- * @blob:	the saved context that loads now, NULL while loaded; for a
- *		client-saved session a copy of the client's blob, or its
- *		successor after a re-gap
+ * @blob:	the saved context that loads now; for a client-saved session
+ *		a copy of the client's blob, or its successor after a re-gap.
+ *		While loaded, the buffer of the context last loaded, which
+ *		the next save writes over, so that saving needs no memory
  * @seq:	sequence number of @blob
  * @client_seq:	sequence number of the blob the client holds
  * @created:	tpm2_rm_now() when the session was started or first loaded
@@ -142,8 +144,10 @@ struct tpm2_rm_session {
  * @bufsiz:	size of the command buffer
  * @resend:	the client's command as written, kept for commands the
  *		resource manager may send again after making room
- * @load_blob:	copy of the object context a ContextLoad sends, or NULL
+ * @load_blob:	copy of the context a ContextLoad sends, or NULL
  * @load_len:	its length
+ * @rm_rc:	the resource manager's answer instead of the TPM's success,
+ *		when it could not keep what the command created, or 0
  */
 struct tpm2_rm_cmd {
 	u32 cc;
@@ -167,6 +171,7 @@ struct tpm2_rm_cmd {
 	u8 *resend;
 	u8 *load_blob;
 	u16 load_len;
+	u32 rm_rc;
 };
 
 /**
@@ -209,6 +214,7 @@ struct tpm2_rm_stats {
  * @outside_arg: its first parameter or handle, for tpm2_rm_outside_commit()
  * @stats:	counters
  * @debugfs:	the chip's debugfs directory
+ * @chip:	the chip, whose tpm_mutex guards this
  *
  * All but @stats and @debugfs are used under chip->tpm_mutex
  * only.
@@ -227,6 +233,7 @@ struct tpm2_rm_chip {
 	u32 outside_arg;
 	struct tpm2_rm_stats stats;
 	struct dentry *debugfs;
+	struct tpm_chip *chip;
 };
 
 /* tpm2-space-parse.c */
@@ -247,6 +254,8 @@ extern unsigned int tpm2_space_max_abandoned;
 struct tpm2_rm_object *tpm2_rm_object_find(struct tpm_space *space,
 					   u32 vhandle);
 struct tpm2_rm_object *tpm2_rm_object_add(struct tpm_space *space);
+void *tpm2_rm_alloc(size_t size);
+void *tpm2_rm_memdup(const void *src, size_t len);
 void tpm2_rm_object_del(struct tpm_space *space, struct tpm2_rm_object *obj);
 struct tpm2_rm_session *tpm2_rm_session_find(struct tpm_space *space,
 					     u32 handle);
@@ -268,6 +277,8 @@ struct tpm2_rm_session *tpm2_rm_session_lookup(struct tpm2_rm_chip *rm,
 /* tpm2-space-swap.c */
 int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle);
 int tpm2_rm_save(struct tpm_chip *chip, u32 handle, u8 **blob, u16 *len);
+int tpm2_rm_save_over(struct tpm_chip *chip, u32 handle, u8 **blob,
+		      u16 *len);
 void tpm2_rm_flush(struct tpm_chip *chip, u32 handle);
 bool tpm2_rm_rc_is_lost(int rc);
 
