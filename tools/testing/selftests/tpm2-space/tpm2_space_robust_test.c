@@ -29,116 +29,34 @@
  * GetCapability(TPM_CAP_HANDLES, @property, 64) with @s in the auth area
  * as an audit session (GetCapability authorizes nothing), @attrs adding
  * continueSession or not. The HMAC key is empty: unbound, unsalted.
- * Returns the TPM result; on success @rsp is left after the handle list
- * and *@count holds its length.
+ * Returns the TPM result, then that of tpm2t_check_rsp_hmac(): the reply
+ * is the TPM's, with its auth area. *@count holds the list's length.
  */
 static int get_cap_audited(int fd, struct tpm2t_session *s, __u8 attrs,
 			   __u32 property, struct tpm2t_buf *rsp, __u32 *count)
 {
-	__u8 cp_hash[TPM2_SHA256_SIZE], hmac[TPM2_SHA256_SIZE];
-	struct tpm2t_buf cmd, msg, params;
+	struct tpm2t_buf cmd, params;
 	__u32 i;
 	int ret;
 
-	if (getrandom(s->nonce_caller, sizeof(s->nonce_caller), 0) !=
-	    sizeof(s->nonce_caller))
-		return -EIO;
 	tpm2t_buf_reset(&params);
 	tpm2t_put_u32(&params, TPM2_CAP_HANDLES);
 	tpm2t_put_u32(&params, property);
 	tpm2t_put_u32(&params, 64);
-
-	/* cpHash = H(commandCode || parameters): no handles, no names */
-	tpm2t_buf_reset(&msg);
-	tpm2t_put_u32(&msg, TPM2_CC_GET_CAPABILITY);
-	tpm2t_put_bytes(&msg, params.data, params.len);
-	if (tpm2t_sha256(msg.data, msg.len, cp_hash))
-		return -EIO;
-	tpm2t_buf_reset(&msg);
-	tpm2t_put_bytes(&msg, cp_hash, sizeof(cp_hash));
-	tpm2t_put_bytes(&msg, s->nonce_caller, sizeof(s->nonce_caller));
-	tpm2t_put_bytes(&msg, s->nonce_tpm, s->nonce_tpm_len);
-	tpm2t_put_u8(&msg, attrs);
-	if (tpm2t_hmac_sha256(NULL, 0, msg.data, msg.len, hmac))
-		return -EIO;
-
 	tpm2t_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_GET_CAPABILITY);
-	tpm2t_put_u32(&cmd, 4 + 2 + sizeof(s->nonce_caller) + 1 + 2 +
-		     sizeof(hmac));
-	tpm2t_put_u32(&cmd, s->handle);
-	tpm2t_put_tpm2b(&cmd, s->nonce_caller, sizeof(s->nonce_caller));
-	tpm2t_put_u8(&cmd, attrs);
-	tpm2t_put_tpm2b(&cmd, hmac, sizeof(hmac));
-	tpm2t_put_bytes(&cmd, params.data, params.len);
-	ret = tpm2t_run(fd, &cmd, rsp);
+	/* no handles, so no names */
+	ret = tpm2t_run_hmac(fd, &cmd, s, attrs, NULL, 0, &params, rsp);
 	if (ret)
 		return ret;
 
-	tpm2t_get_u32(rsp);			/* parameterSize */
 	tpm2t_get_u8(rsp);			/* moreData */
 	tpm2t_get_u32(rsp);			/* capability */
 	*count = tpm2t_get_u32(rsp);
 	for (i = 0; i < *count; i++)
 		tpm2t_get_u32(rsp);
-	return rsp->bad ? -EPROTO : 0;
-}
-
-/*
- * The response of get_cap_audited(), parsed up to its auth area: checks
- * that the response was the TPM's, with a parameter size and a response
- * HMAC over the parameters as sent, and rolls the nonces.
- */
-static int check_audited_rsp(struct tpm2t_buf *rsp, struct tpm2t_session *s,
-			     __u8 attrs)
-{
-	const size_t start = TPM2_HEADER_SIZE + 4;
-	__u8 rp_hash[TPM2_SHA256_SIZE], hmac[TPM2_SHA256_SIZE];
-	__u8 rsp_hmac[TPM2_SHA256_SIZE], nonce_tpm[TPM2_SHA256_SIZE];
-	__u16 nonce_len, hmac_len;
-	struct tpm2t_buf msg;
-	__u32 param_size;
-	__u8 rsp_attrs;
-
-	if (((__u16)rsp->data[0] << 8 | rsp->data[1]) != TPM2_ST_SESSIONS)
-		return -ENOMSG;		/* no response auth area at all */
-	param_size = (__u32)rsp->data[start - 4] << 24 |
-		     (__u32)rsp->data[start - 3] << 16 |
-		     (__u32)rsp->data[start - 2] << 8 | rsp->data[start - 1];
-	if (rsp->pos - start != param_size)
-		return -EMSGSIZE;
-
-	tpm2t_buf_reset(&msg);
-	tpm2t_put_u32(&msg, TPM2_RC_SUCCESS);
-	tpm2t_put_u32(&msg, TPM2_CC_GET_CAPABILITY);
-	tpm2t_put_bytes(&msg, rsp->data + start, param_size);
-	if (tpm2t_sha256(msg.data, msg.len, rp_hash))
-		return -EIO;
-
-	nonce_len = tpm2t_get_tpm2b(rsp, nonce_tpm, sizeof(nonce_tpm));
-	rsp_attrs = tpm2t_get_u8(rsp);
-	hmac_len = tpm2t_get_tpm2b(rsp, rsp_hmac, sizeof(rsp_hmac));
-	if (rsp->bad || rsp->pos != rsp->len)
+	if (rsp->bad)
 		return -EPROTO;
-	/* the TPM echoes continueSession */
-	if ((rsp_attrs ^ attrs) & TPM2_SA_CONTINUE_SESSION)
-		return -EBADE;
-	if (nonce_len != s->nonce_tpm_len ||
-	    !memcmp(nonce_tpm, s->nonce_tpm, nonce_len))
-		return -ESTALE;		/* the nonce did not roll */
-
-	tpm2t_buf_reset(&msg);
-	tpm2t_put_bytes(&msg, rp_hash, sizeof(rp_hash));
-	tpm2t_put_bytes(&msg, nonce_tpm, nonce_len);
-	tpm2t_put_bytes(&msg, s->nonce_caller, sizeof(s->nonce_caller));
-	tpm2t_put_u8(&msg, rsp_attrs);
-	if (tpm2t_hmac_sha256(NULL, 0, msg.data, msg.len, hmac))
-		return -EIO;
-	if (hmac_len != sizeof(hmac) || memcmp(hmac, rsp_hmac, sizeof(hmac)))
-		return -EBADMSG;
-
-	memcpy(s->nonce_tpm, nonce_tpm, nonce_len);
-	s->nonce_tpm_len = nonce_len;
-	return 0;
+	return tpm2t_check_rsp_hmac(rsp, s, TPM2_CC_GET_CAPABILITY, attrs);
 }
 
 /* Does the TPM still have session @handle? Between commands it is saved. */
@@ -182,7 +100,6 @@ TEST_F(rm, get_capability_audit_session_continued)
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		ASSERT_TPM_OK(get_cap_audited(self->fd, &s, attrs, ranges[i],
 					      &rsp, &count));
-		ASSERT_TPM_OK(check_audited_rsp(&rsp, &s, attrs));
 	}
 	ASSERT_HMAC_WORKS(self->fd, &s);
 	ASSERT_ZERO_SLOTS(&self->census);
@@ -203,7 +120,6 @@ TEST_F(rm, get_capability_audit_session_ended)
 	ASSERT_TPM_OK(tpm2t_start_auth_session(self->fd, TPM2_SE_HMAC, &s));
 	ASSERT_TPM_OK(get_cap_audited(self->fd, &s, attrs, TPM2_HR_TRANSIENT,
 				      &rsp, &count));
-	ASSERT_TPM_OK(check_audited_rsp(&rsp, &s, attrs));
 
 	ASSERT_FALSE(tpm_has_session(s.handle))
 		TH_LOG("session 0x%08x still in the TPM", s.handle);
@@ -216,33 +132,25 @@ TEST_F(rm, get_capability_audit_session_ended)
 static int list_handles(int fd, __u32 first, __u32 page, __u32 *out,
 			size_t max, size_t *n)
 {
-	struct tpm2t_buf cmd, rsp;
-	__u32 next = first, count, h, i;
+	__u32 got[64], next = first, count, i;
 	__u8 more;
 	int ret;
 
+	if (page > ARRAY_SIZE(got))
+		return -EINVAL;
 	*n = 0;
 	do {
-		tpm2t_cmd_init(&cmd, TPM2_ST_NO_SESSIONS,
-			      TPM2_CC_GET_CAPABILITY);
-		tpm2t_put_u32(&cmd, TPM2_CAP_HANDLES);
-		tpm2t_put_u32(&cmd, next);
-		tpm2t_put_u32(&cmd, page);
-		ret = tpm2t_run(fd, &cmd, &rsp);
+		ret = tpm2t_get_handles_page(fd, next, page, got, &count,
+					     &more);
 		if (ret)
 			return ret;
-		more = tpm2t_get_u8(&rsp);
-		tpm2t_get_u32(&rsp);		/* capability */
-		count = tpm2t_get_u32(&rsp);
 		for (i = 0; i < count; i++) {
-			h = tpm2t_get_u32(&rsp);
 			if (*n < max)
-				out[(*n)++] = h;
+				out[(*n)++] = got[i];
 			/* the next page of the same range keeps its type */
-			next = (first & 0xFF000000u) | ((h + 1) & 0x00FFFFFFu);
+			next = (first & 0xFF000000u) |
+			       ((got[i] + 1) & 0x00FFFFFFu);
 		}
-		if (rsp.bad)
-			return -EPROTO;
 	} while (more && count && *n < max);
 	return 0;
 }

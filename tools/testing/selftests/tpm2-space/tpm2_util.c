@@ -915,8 +915,8 @@ static int put_hmac_auth(struct tpm2t_buf *cmd, struct tpm2t_session *s,
  * of put_hmac_auth() and then @params.  On success the response is left
  * at its parameters: those of a command with no response handles.
  */
-static int run_hmac(int fd, struct tpm2t_buf *cmd, struct tpm2t_session *s,
-		    __u8 attrs, const void *names, size_t names_len,
+int tpm2t_run_hmac(int fd, struct tpm2t_buf *cmd, struct tpm2t_session *s,
+		   __u8 attrs, const void *names, size_t names_len,
 		    const struct tpm2t_buf *params, struct tpm2t_buf *rsp)
 {
 	int ret;
@@ -933,12 +933,8 @@ static int run_hmac(int fd, struct tpm2t_buf *cmd, struct tpm2t_session *s,
 	return 0;
 }
 
-/*
- * With the parameters of a run_hmac() response parsed, check the
- * response HMAC and roll the session's nonces.
- */
-static int check_rsp_hmac(struct tpm2t_buf *rsp, struct tpm2t_session *s,
-			  __u32 cc)
+int tpm2t_check_rsp_hmac(struct tpm2t_buf *rsp, struct tpm2t_session *s,
+			 __u32 cc, __u8 attrs)
 {
 	const size_t start = TPM2_HEADER_SIZE + 4;
 	__u8 rp_hash[TPM2_SHA256_SIZE], hmac[TPM2_SHA256_SIZE];
@@ -947,6 +943,9 @@ static int check_rsp_hmac(struct tpm2t_buf *rsp, struct tpm2t_session *s,
 	struct tpm2t_buf msg;
 	__u8 rsp_attrs;
 
+	if (rsp->len < TPM2_HEADER_SIZE ||
+	    ((__u16)rsp->data[0] << 8 | rsp->data[1]) != TPM2_ST_SESSIONS)
+		return -ENOMSG;		/* no response auth area at all */
 	if (rsp->bad || rsp->len < start ||
 	    rsp->pos - start != get_u32_at(rsp->data + TPM2_HEADER_SIZE))
 		return -EPROTO;
@@ -964,6 +963,12 @@ static int check_rsp_hmac(struct tpm2t_buf *rsp, struct tpm2t_session *s,
 	hmac_len = tpm2t_get_tpm2b(rsp, rsp_hmac, sizeof(rsp_hmac));
 	if (rsp->bad || rsp->pos != rsp->len)
 		return -EPROTO;
+	/* the TPM echoes continueSession, and rolls its nonce every time */
+	if ((rsp_attrs ^ attrs) & TPM2_SA_CONTINUE_SESSION)
+		return -EBADE;
+	if (nonce_len == s->nonce_tpm_len &&
+	    !memcmp(nonce_tpm, s->nonce_tpm, nonce_len))
+		return -ESTALE;
 
 	tpm2t_buf_reset(&msg);
 	tpm2t_put_bytes(&msg, rp_hash, sizeof(rp_hash));
@@ -990,13 +995,15 @@ int tpm2t_get_random_hmac(int fd, struct tpm2t_session *s, __u8 *out,
 	tpm2t_put_u16(&params, count);
 	/* GetRandom has no handles, so no names */
 	tpm2t_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_GET_RANDOM);
-	ret = run_hmac(fd, &cmd, s, TPM2_SA_CONTINUE_SESSION | TPM2_SA_AUDIT,
+	ret = tpm2t_run_hmac(fd, &cmd, s,
+			     TPM2_SA_CONTINUE_SESSION | TPM2_SA_AUDIT,
 		       NULL, 0, &params, &rsp);
 	if (ret)
 		return ret;
 
 	*got = tpm2t_get_tpm2b(&rsp, out, count);
-	return check_rsp_hmac(&rsp, s, TPM2_CC_GET_RANDOM);
+	return tpm2t_check_rsp_hmac(&rsp, s, TPM2_CC_GET_RANDOM,
+				    TPM2_SA_CONTINUE_SESSION | TPM2_SA_AUDIT);
 }
 
 int tpm2t_sign_hmac(int fd, __u32 key, const __u8 *name, __u16 name_len,
@@ -1010,13 +1017,14 @@ int tpm2t_sign_hmac(int fd, __u32 key, const __u8 *name, __u16 name_len,
 	tpm2t_put_sign_params(&params, digest);
 	tpm2t_cmd_init(&cmd, TPM2_ST_SESSIONS, TPM2_CC_SIGN);
 	tpm2t_put_u32(&cmd, key);
-	ret = run_hmac(fd, &cmd, s, TPM2_SA_CONTINUE_SESSION, name, name_len,
-		       &params, &rsp);
+	ret = tpm2t_run_hmac(fd, &cmd, s, TPM2_SA_CONTINUE_SESSION, name,
+			     name_len, &params, &rsp);
 	if (ret)
 		return ret;
 
 	get_signature(&rsp);
-	return check_rsp_hmac(&rsp, s, TPM2_CC_SIGN);
+	return tpm2t_check_rsp_hmac(&rsp, s, TPM2_CC_SIGN,
+				    TPM2_SA_CONTINUE_SESSION);
 }
 
 int tpm2t_use_session(int fd, struct tpm2t_session *s)

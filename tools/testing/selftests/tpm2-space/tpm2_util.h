@@ -347,6 +347,23 @@ int tpm2t_policy_get_digest(int fd, __u32 session,
  */
 int tpm2t_policy_secret(int fd, __u32 auth, __u32 session);
 /*
+ * Put @s with @attrs (an HMAC over the command's @names and @params, empty
+ * key: unbound, unsalted) and @params into @cmd, run it and skip the
+ * response's parameterSize.  Returns the TPM result.
+ */
+int tpm2t_run_hmac(int fd, struct tpm2t_buf *cmd, struct tpm2t_session *s,
+		   __u8 attrs, const void *names, size_t names_len,
+		   const struct tpm2t_buf *params, struct tpm2t_buf *rsp);
+/*
+ * With the parameters of a tpm2t_run_hmac() response parsed: the response
+ * has an auth area (-ENOMSG), its parameter size is right (-EPROTO), the
+ * TPM echoed continueSession of @attrs (-EBADE) and rolled its nonce
+ * (-ESTALE), and the response HMAC is right (-EBADMSG).  Rolls the
+ * session's nonces.
+ */
+int tpm2t_check_rsp_hmac(struct tpm2t_buf *rsp, struct tpm2t_session *s,
+			 __u32 cc, __u8 attrs);
+/*
  * GetRandom with @s in the authorization area as an audit session.  The
  * command HMAC is computed and the response HMAC checked; a bad response
  * HMAC gives -EBADMSG.  The session's nonces are rolled on success.
