@@ -19,6 +19,10 @@
 #include <linux/bits.h>
 #include <linux/list.h>
 #include <linux/uidgid.h>
+#include <linux/wait.h>
+
+/* fake-chip.c, over its kmalloc(), which fails where a fuzzer says */
+void *kmemdup(const void *src, size_t len, gfp_t gfp);
 
 #ifndef U16_MAX
 #define U16_MAX			((u16)~0U)
@@ -80,8 +84,9 @@ struct tpm_space {
 	struct list_head wait_node;
 	unsigned long wait_deadline;
 	unsigned long wait_until;
-	unsigned int wait_freed;
+	unsigned int wait_wake;
 	bool wait_asked;
+	wait_queue_head_t wait_wq;
 };
 
 struct dentry;
