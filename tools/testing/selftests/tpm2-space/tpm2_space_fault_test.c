@@ -28,7 +28,6 @@
 #include "../kselftest_harness.h"
 #include "tpm2_util.h"
 
-
 /* The quota parameters a test may lower, restored by the teardown */
 static const char * const quota_params[] = {
 	"space_max_objects", "space_max_sessions",

@@ -88,7 +88,7 @@ FIXTURE_SETUP(isolation)
 	fd = tpm2t_open_wait(TPM2T_TPM_DEV);
 	ASSERT_LE(0, fd);
 	ASSERT_TPM_OK(tpm2t_get_property(fd, TPM2_PT_ACTIVE_SESSIONS_MAX,
-					&self->active_max));
+					 &self->active_max));
 	close(fd);
 	ASSERT_TPM_OK(tpm2t_census(-1, &self->before));
 	ASSERT_LE(self->before.saved + NR_MANY + NR_FEW, self->active_max);
@@ -142,12 +142,12 @@ TEST_F_TIMEOUT(isolation, fair_share_per_user, 180)
 	ASSERT_LE(0, few_fd);
 	for (i = 0; i < NR_FEW; i++)
 		ASSERT_TPM_OK(tpm2t_start_auth_session(few_fd, TPM2_SE_HMAC,
-						      &few[i]));
+						       &few[i]));
 	for (i = 0; i < NR_MANY; i++) {
 		fd = keep_fd(_metadata, &self->files, open_as(UID_MANY));
 		ASSERT_LE(0, fd);
 		ASSERT_TPM_OK(tpm2t_start_auth_session(fd, TPM2_SE_HMAC,
-						      &many[i]));
+						       &many[i]));
 	}
 	/* the rest of the TPM's handles, if any, to the many-files user */
 	fd = keep_fd(_metadata, &self->files, open_as(UID_MANY));
@@ -164,7 +164,7 @@ TEST_F_TIMEOUT(isolation, fair_share_per_user, 180)
 	ASSERT_LE(0, new_fd);
 	for (i = 0; i < NR_NEW; i++)
 		ASSERT_TPM_OK(tpm2t_start_auth_session(new_fd, TPM2_SE_HMAC,
-						      &fresh[i]));
+						       &fresh[i]));
 
 	for (i = 0; i < NR_FEW; i++) {
 		res = tpm2t_use_session(few_fd, &few[i]);
@@ -209,7 +209,7 @@ TEST_F_TIMEOUT(isolation, outside_flush, 120)
 	ASSERT_LE(0, a);
 	ASSERT_LE(0, b);
 	ASSERT_TPM_OK(tpm2t_create_primary_ecc(a, TPM2_RH_NULL, &key, NULL,
-					      NULL));
+					       NULL));
 	ASSERT_TPM_OK(tpm2t_start_auth_session(a, TPM2_SE_HMAC, &old_a));
 	ASSERT_TPM_OK(tpm2t_start_auth_session(b, TPM2_SE_HMAC, &old_b));
 	ASSERT_EQ(0, tpm2t_use_session(a, &old_a));
@@ -253,7 +253,7 @@ TEST_F_TIMEOUT(isolation, outside_flush, 120)
 	/* a new file's object is unaffected by all this */
 	a = keep_fd(_metadata, &self->files, tpm2t_open(TPM2T_RM_DEV));
 	ASSERT_TPM_OK(tpm2t_create_primary_ecc(a, TPM2_RH_NULL, &key, NULL,
-					      NULL));
+					       NULL));
 	EXPECT_EQ(0, tpm2t_sign(a, key, digest));
 
 	close_all(&self->files);

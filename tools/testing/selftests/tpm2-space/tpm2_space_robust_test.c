@@ -167,7 +167,7 @@ TEST_F(rm, get_capability_paging_mixed_sessions)
 						      TPM2_SE_POLICY :
 						      TPM2_SE_HMAC, &s[i]));
 	ASSERT_TPM_OK(tpm2t_create_primary_ecc(self->fd, TPM2_RH_NULL, &key,
-					      NULL, NULL));
+					       NULL, NULL));
 
 	ASSERT_TPM_OK(list_handles(self->fd, TPM2_HR_LOADED_SESSION, 64, all,
 				   MAX_HANDLES, &n_all));

@@ -73,7 +73,7 @@ static int fill_handles(const char *path, size_t free_handles,
 			f->nr++;
 		}
 		res = tpm2t_start_auth_session(f->fd[f->nr - 1], TPM2_SE_HMAC,
-					      &s);
+					       &s);
 		if (res)
 			return res;
 	}
@@ -108,7 +108,7 @@ FIXTURE_SETUP(wait)
 	fd = tpm2t_open_wait(TPM2T_TPM_DEV);
 	ASSERT_LE(0, fd);
 	ASSERT_TPM_OK(tpm2t_get_property(fd, TPM2_PT_ACTIVE_SESSIONS_MAX,
-					&self->active_max));
+					 &self->active_max));
 	close(fd);
 	ASSERT_GE(MAX_FILES * PER_FILE, self->active_max);
 	ASSERT_ZERO_SLOTS(&self->before);
