@@ -120,6 +120,24 @@ static void close_all(struct files *files)
 		close(files->fd[--files->nr]);
 }
 
+/*
+ * A file opened as @uid, kept on @files, with @nr HMAC sessions started
+ * into @s. Returns its fd.
+ */
+static int open_with_sessions(struct __test_metadata *_metadata,
+			      struct files *files, uid_t uid,
+			      struct tpm2t_session *s, int nr)
+{
+	int fd, i;
+
+	fd = keep_fd(_metadata, files, open_as(uid));
+	ASSERT_LE(0, fd);
+	for (i = 0; i < nr; i++)
+		ASSERT_TPM_OK(tpm2t_start_auth_session(fd, TPM2_SE_HMAC,
+						       &s[i]));
+	return fd;
+}
+
 /* Every file closed: the TPM holds what it held before the test. */
 #define ASSERT_NOTHING_LEFT() do {					\
 	struct tpm2t_census __c;					\
@@ -138,17 +156,11 @@ TEST_F_TIMEOUT(isolation, fair_share_per_user, 180)
 	struct tpm2t_session few[NR_FEW], many[NR_MANY], fresh[NR_NEW];
 	int few_fd, new_fd, fd, i, res, lost_many = 0;
 
-	few_fd = keep_fd(_metadata, &self->files, open_as(UID_FEW));
-	ASSERT_LE(0, few_fd);
-	for (i = 0; i < NR_FEW; i++)
-		ASSERT_TPM_OK(tpm2t_start_auth_session(few_fd, TPM2_SE_HMAC,
-						       &few[i]));
-	for (i = 0; i < NR_MANY; i++) {
-		fd = keep_fd(_metadata, &self->files, open_as(UID_MANY));
-		ASSERT_LE(0, fd);
-		ASSERT_TPM_OK(tpm2t_start_auth_session(fd, TPM2_SE_HMAC,
-						       &many[i]));
-	}
+	few_fd = open_with_sessions(_metadata, &self->files, UID_FEW, few,
+				    NR_FEW);
+	for (i = 0; i < NR_MANY; i++)
+		open_with_sessions(_metadata, &self->files, UID_MANY, &many[i],
+				   1);
 	/* the rest of the TPM's handles, if any, to the many-files user */
 	fd = keep_fd(_metadata, &self->files, open_as(UID_MANY));
 	ASSERT_LE(0, fd);
@@ -160,11 +172,8 @@ TEST_F_TIMEOUT(isolation, fair_share_per_user, 180)
 	}
 	tpm2t_sleep_ms(GRACE_MS + 300);
 
-	new_fd = keep_fd(_metadata, &self->files, open_as(UID_MANY));
-	ASSERT_LE(0, new_fd);
-	for (i = 0; i < NR_NEW; i++)
-		ASSERT_TPM_OK(tpm2t_start_auth_session(new_fd, TPM2_SE_HMAC,
-						       &fresh[i]));
+	new_fd = open_with_sessions(_metadata, &self->files, UID_MANY, fresh,
+				    NR_NEW);
 
 	for (i = 0; i < NR_FEW; i++) {
 		res = tpm2t_use_session(few_fd, &few[i]);

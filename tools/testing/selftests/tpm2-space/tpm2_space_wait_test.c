@@ -417,6 +417,28 @@ static void signal_waiter(struct __test_metadata *_metadata,
 }
 
 /*
+ * Fill every session handle, then start a child whose StartAuthSession
+ * waits for one, with a SIGUSR1 handler that does not restart write().
+ * *@evicted is the eviction count before.
+ */
+static void line_up_signalled(struct __test_metadata *_metadata,
+			      struct filler *fill, size_t free_handles,
+			      struct kids *kids, struct signalled *out,
+			      long *evicted)
+{
+	long waits;
+
+	ASSERT_NE(NULL, out);
+	ASSERT_TPM_OK(fill_handles(RM_DEV, free_handles, fill));
+	ASSERT_EQ(0, tpm2t_read_rm_counter("sessions_evicted", evicted));
+	ASSERT_EQ(0, tpm2t_read_rm_counter("session_waits", &waits));
+	kids->pid[kids->nr] = start_signalled(out);
+	ASSERT_LT(0, kids->pid[kids->nr]);
+	kids->nr++;
+	ASSERT_TRUE(counter_grows("session_waits", waits, 10000));
+}
+
+/*
  * A signal ends the wait at once: write() fails with EINTR, the command
  * did not run, and the file works on.  Before the fix the command was
  * sent again after the signal and write() gave the TPM's 0x905.
@@ -424,18 +446,11 @@ static void signal_waiter(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(wait, signal_ends_wait, 180)
 {
 	struct signalled *out = tpm2t_shared_alloc(sizeof(*out));
-	long evicted, waits;
+	long evicted;
 
-	ASSERT_NE(NULL, out);
-	ASSERT_TPM_OK(fill_handles(RM_DEV,
-				   self->active_max - self->before.saved,
-				   &self->fill));
-	ASSERT_EQ(0, tpm2t_read_rm_counter("sessions_evicted", &evicted));
-	ASSERT_EQ(0, tpm2t_read_rm_counter("session_waits", &waits));
-	self->kids.pid[self->kids.nr] = start_signalled(out);
-	ASSERT_LT(0, self->kids.pid[self->kids.nr]);
-	self->kids.nr++;
-	ASSERT_TRUE(counter_grows("session_waits", waits, 10000));
+	line_up_signalled(_metadata, &self->fill,
+			  self->active_max - self->before.saved, &self->kids,
+			  out, &evicted);
 	tpm2t_sleep_ms(300);
 	signal_waiter(_metadata, &self->kids, &self->fill, out, evicted);
 }
@@ -449,18 +464,11 @@ TEST_F_TIMEOUT(wait, signal_ends_wait, 180)
 TEST_F_TIMEOUT(wait, signal_evicts_nobody, 180)
 {
 	struct signalled *out = tpm2t_shared_alloc(sizeof(*out));
-	long evicted, waits;
+	long evicted;
 
-	ASSERT_NE(NULL, out);
-	ASSERT_TPM_OK(fill_handles(RM_DEV,
-				   self->active_max - self->before.saved,
-				   &self->fill));
-	ASSERT_EQ(0, tpm2t_read_rm_counter("sessions_evicted", &evicted));
-	ASSERT_EQ(0, tpm2t_read_rm_counter("session_waits", &waits));
-	self->kids.pid[self->kids.nr] = start_signalled(out);
-	ASSERT_LT(0, self->kids.pid[self->kids.nr]);
-	self->kids.nr++;
-	ASSERT_TRUE(counter_grows("session_waits", waits, 10000));
+	line_up_signalled(_metadata, &self->fill,
+			  self->active_max - self->before.saved, &self->kids,
+			  out, &evicted);
 
 	/* it sleeps until its deadline: nobody tells it of the change */
 	ASSERT_EQ(0, tpm2t_write_param("space_session_grace_ms", 0));
