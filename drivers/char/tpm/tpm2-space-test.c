@@ -1847,6 +1847,48 @@ static ssize_t outside_send(struct kunit *test, struct tpm_buf *b)
 	return space_send(test, NULL, b);
 }
 
+/* @space's stale session @s is told, without a TPM command for it */
+static void expect_told_without_tpm(struct kunit *test,
+				    struct tpm_space *space, u32 s)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	unsigned int loads;
+
+	loads = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_CONTEXT_LOAD);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, space, s),
+			RM_LAYER | TPM2_RC_REFERENCE_S0);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_CONTEXT_LOAD),
+			loads);
+}
+
+/* Closing @space sends no FlushContext: nothing it held is its own now */
+static void expect_close_flushes_nothing(struct kunit *test,
+					 struct tpm_space *space)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	unsigned int flushes;
+
+	flushes = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
+	space_close(space);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
+						  TPM2_CC_FLUSH_CONTEXT),
+			flushes);
+}
+
+/* Startup(CLEAR) through /dev/tpm0, which the fake answers with @rc */
+static void outside_startup_clear(struct kunit *test, u32 rc)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_buf b;
+
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake, TPM2_CC_STARTUP, 1,
+					       rc), 0);
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_STARTUP);
+	tpm_buf_append_u16(&b, TPM2_SU_CLEAR);
+	outside_send(test, &b);
+}
+
 /*
  * One user with an idle session in each of 60 files, another with 4 in
  * one file, the least recently used: 64 handles for two users make a
@@ -1891,9 +1933,7 @@ static void tpm2_space_fair_share_per_user(struct kunit *test)
  */
 static void tpm2_space_handle_taken_by_new_session(struct kunit *test)
 {
-	struct tpm2_space_test *ctx = test->priv;
 	struct tpm_space *a = space_open(test), *b = space_open(test);
-	unsigned int flushes;
 	u32 old, fresh;
 
 	old = space_start_session(test, a, TPM2_SE_HMAC);
@@ -1902,11 +1942,7 @@ static void tpm2_space_handle_taken_by_new_session(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, fresh, old);
 	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
 
-	flushes = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
-	space_close(a);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
-						  TPM2_CC_FLUSH_CONTEXT),
-			flushes);
+	expect_close_flushes_nothing(test, a);
 	KUNIT_EXPECT_EQ(test, space_use_session(test, b, fresh),
 			TPM2_RC_SUCCESS);
 }
@@ -1916,7 +1952,6 @@ static void tpm2_space_outside_flush(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
 	struct tpm_space *a = space_open(test);
-	unsigned int loads;
 	struct tpm_buf b;
 	u32 s;
 
@@ -1927,13 +1962,7 @@ static void tpm2_space_outside_flush(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 0);
 	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
 
-	/* told without asking the TPM */
-	loads = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_CONTEXT_LOAD);
-	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s),
-			RM_LAYER | TPM2_RC_REFERENCE_S0);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
-						  TPM2_CC_CONTEXT_LOAD),
-			loads);
+	expect_told_without_tpm(test, a, s);
 }
 
 /*
@@ -1945,35 +1974,20 @@ static void tpm2_space_startup_clear(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
 	struct tpm_space *a = space_open(test);
-	unsigned int flushes;
-	struct tpm_buf b;
 	u32 s;
 
 	s = space_start_session(test, a, TPM2_SE_HMAC);
 
-	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake, TPM2_CC_STARTUP, 1,
-					       TPM2_RC_INITIALIZE), 0);
-	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_STARTUP);
-	tpm_buf_append_u16(&b, TPM2_SU_CLEAR);
-	outside_send(test, &b);
+	outside_startup_clear(test, TPM2_RC_INITIALIZE);
 	KUNIT_EXPECT_EQ(test, a->nr_sessions, 1);
 	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s), TPM2_RC_SUCCESS);
 
-	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake, TPM2_CC_STARTUP, 1,
-					       TPM2_RC_SUCCESS), 0);
-	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_STARTUP);
-	tpm_buf_append_u16(&b, TPM2_SU_CLEAR);
-	outside_send(test, &b);
+	outside_startup_clear(test, TPM2_RC_SUCCESS);
 	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
 	KUNIT_EXPECT_NULL(test, tpm2_rm_session_lookup(ctx->chip->rm, s));
 
-	flushes = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_FLUSH_CONTEXT);
-	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s),
-			RM_LAYER | TPM2_RC_REFERENCE_S0);
-	space_close(a);
-	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
-						  TPM2_CC_FLUSH_CONTEXT),
-			flushes);
+	expect_told_without_tpm(test, a, s);
+	expect_close_flushes_nothing(test, a);
 }
 
 /* TPM_RC_INITIALIZE as the answer to another command: a reset, too. */
