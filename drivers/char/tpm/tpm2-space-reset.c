@@ -21,6 +21,7 @@
  * Documentation/security/tpm/tpm-space.rst.
  */
 
+#include <linux/lockdep.h>
 #include <linux/unaligned.h>
 #include "tpm2-space.h"
 
@@ -68,42 +69,47 @@ void tpm2_rm_forget_all(struct tpm2_rm_chip *rm)
 
 /**
  * tpm2_rm_outside_prepare() - note a /dev/tpmN command before it is sent
- * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @rm: the chip's resource manager
  * @buf: the command
  * @len: its length (the buffer's size; the header says the rest)
  */
 void tpm2_rm_outside_prepare(struct tpm2_rm_chip *rm, const u8 *buf,
 			     size_t len)
 {
+	const struct tpm_header *head = (const struct tpm_header *)buf;
+
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	rm->outside_cc = 0;
 	rm->outside_arg = 0;
 	if (len < TPM_HEADER_SIZE ||
-	    get_unaligned_be32(buf + 2) < TPM_HEADER_SIZE + 2)
+	    be32_to_cpu(head->length) < TPM_HEADER_SIZE + 2)
 		return;
-	rm->outside_cc = get_unaligned_be32(buf + 6);
+	rm->outside_cc = be32_to_cpu(head->ordinal);
 	if (rm->outside_cc == TPM2_CC_STARTUP)
 		rm->outside_arg = get_unaligned_be16(buf +
 						     TPM2_OUTSIDE_ARG_OFF);
-	else if (get_unaligned_be32(buf + 2) >= TPM_HEADER_SIZE + 4)
+	else if (be32_to_cpu(head->length) >= TPM_HEADER_SIZE + 4)
 		rm->outside_arg = get_unaligned_be32(buf +
 						     TPM2_OUTSIDE_ARG_OFF);
 }
 
 /**
  * tpm2_rm_outside_commit() - learn from the TPM's answer to /dev/tpmN
- * @rm: the chip's resource manager, with chip->tpm_mutex held
+ * @rm: the chip's resource manager
  * @buf: the response
  * @len: its length
  */
 void tpm2_rm_outside_commit(struct tpm2_rm_chip *rm, const u8 *buf,
 			    size_t len)
 {
+	const struct tpm_header *head = (const struct tpm_header *)buf;
 	struct tpm2_rm_session *sess;
 	u32 rc;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (len < TPM_HEADER_SIZE)
 		return;
-	rc = get_unaligned_be32(buf + 6);
+	rc = be32_to_cpu(head->return_code);
 	/* to Startup itself, the code means the TPM was started already */
 	if (rc == TPM2_RC_INITIALIZE && rm->outside_cc != TPM2_CC_STARTUP) {
 		tpm2_rm_forget_all(rm);
