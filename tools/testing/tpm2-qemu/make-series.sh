@@ -34,10 +34,18 @@ git --git-dir="$pristine" rev-parse -q --verify base >/dev/null ||
 version=$(git --git-dir="$pristine" log -1 --format=%s base |
 	sed -n 's/^Linux \([^ ]*\).*/\1/p')
 work=$out/work
+package=$(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null || true)
 mails=$out/patches
 
-export GIT_AUTHOR_NAME="tpm2-space team" GIT_AUTHOR_EMAIL="tpm2-space@example.org"
+. "$(dirname "$(readlink -f "$0")")/series-lib.sh"
+
+# Whoever writes the series is its author and signs every patch off.
+ident=$(series_ident)
+[ -n "$ident" ] || die "no git identity to write the series with: set yours with 'git config --global user.name' and 'git config --global user.email' (it becomes every patch's From: and Signed-off-by:)"
+email=${ident##*<}
+export GIT_AUTHOR_NAME="${ident% <*}" GIT_AUTHOR_EMAIL="${email%>}"
 export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
+# A fixed date, so that the same tree always gives the same mails.
 export GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
 git_q() { git -c advice.detachedHead=false -c init.defaultBranch=base "$@"; }
 
@@ -63,7 +71,7 @@ cd "$work"
 for name in $(ls "$repo/patches" | sed -n 's/\.\(patch\|files\)$//p' | LC_ALL=C sort -u); do
 	patch=$repo/patches/$name.patch files=$repo/patches/$name.files
 	if [ -f "$patch" ]; then
-		git_q am -q --keep-cr "$patch" ||
+		series_am git_q "$ident" "$patch" --signoff ||
 			die "$name.patch does not apply with git am to Linux $version"
 	fi
 	[ -f "$files" ] || continue
@@ -81,18 +89,24 @@ for name in $(ls "$repo/patches" | sed -n 's/\.\(patch\|files\)$//p' | LC_ALL=C 
 		git_q commit -q --amend --no-edit
 	else
 		sed '/^---$/,$d' "$files" | sed '1s/^Subject: //' >"$out/msg"
-		git_q commit -q -F "$out/msg"
+		git_q commit -q -s -F "$out/msg"
 	fi
 done
 [ "$(git rev-list --count HEAD ^origin/base)" -gt 0 ] || die "the series is empty"
 
 # 3. format-patch, with the cover letter filled in.
 rm -rf "$mails"
-git format-patch -q --cover-letter -o "$mails" origin/base..HEAD
+git format-patch -q --cover-letter --base=origin/base -o "$mails" origin/base..HEAD
 cover=$(ls "$mails"/0000-cover-letter.patch)
 if [ -f "$repo/patches/cover-letter" ]; then
 	subject=$(head -n 1 "$repo/patches/cover-letter")
-	tail -n +3 "$repo/patches/cover-letter" >"$out/blurb"
+	{
+		tail -n +3 "$repo/patches/cover-letter"
+		echo
+		echo "The series is against Linux $version as Debian's linux-source-6.12"
+		echo "package ${package:-(version unknown)} ships it; base-commit below is that"
+		echo "tree imported as one commit."
+	} >"$out/blurb"
 	sed -i -e "s|\*\*\* SUBJECT HERE \*\*\*|$subject|" \
 	       -e "/\*\*\* BLURB HERE \*\*\*/{r $out/blurb
 d}" "$cover"

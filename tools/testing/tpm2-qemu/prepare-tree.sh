@@ -62,11 +62,20 @@ overlay_files() {
 	done | LC_ALL=C sort
 }
 
-# git on SRC_DIR with its git directory beside it, as the series' author
+. "$(dirname "$(readlink -f "$0")")/series-lib.sh"
+
+# The commits of SRC_DIR.git are a build cache that is never published:
+# they carry the runner's git identity, or, when there is none, the
+# local user's name on this machine.
+build_ident=$(series_ident)
+[ -n "$build_ident" ] || build_ident="$(id -un) <$(id -un)@localhost>"
+build_email=${build_ident##*<}
+build_email=${build_email%>}
+
+# git on SRC_DIR with its git directory beside it
 src_git() {
-	GIT_AUTHOR_NAME="tpm2-space team" GIT_AUTHOR_EMAIL="tpm2-space@example.org" \
-	GIT_COMMITTER_NAME="tpm2-space team" GIT_COMMITTER_EMAIL="tpm2-space@example.org" \
-		git -c init.defaultBranch=base -c advice.detachedHead=false \
+	git -c init.defaultBranch=base -c advice.detachedHead=false \
+		-c user.name="${build_ident% <*}" -c user.email="$build_email" \
 		--git-dir="$gitdir" --work-tree="$src" "$@"
 }
 
@@ -99,7 +108,7 @@ apply_series() {
 	src_git clean -q -f -d -x
 	for p in "$repo"/patches/*.patch; do
 		[ -e "$p" ] || continue
-		if ! src_git am -q --keep-cr "$p"; then
+		if ! series_am src_git "$build_ident" "$p"; then
 			src_git am --abort
 			die "patch $(basename "$p") does not apply with git am to Linux $version"
 		fi
