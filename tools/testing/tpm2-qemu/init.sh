@@ -37,6 +37,7 @@ kmemleak_scan() {
 	local kmemleak=$root/sys/kernel/debug/kmemleak n
 
 	[ -e $kmemleak ] || return 0
+	echo
 	$bb sleep 1
 	echo scan > $kmemleak
 	$bb sleep 6
