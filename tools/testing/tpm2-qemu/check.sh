@@ -307,7 +307,7 @@ control() {	# name expected-report command
 	{
 		echo "TAP version 13"
 		echo "1..1"
-		echo "$reports" | head -n 5 | sed 's/^/# report: /'
+		[ -z "$reports" ] || head -n 5 <<<"$reports" | sed 's/^/# report: /'
 		if [ "$want" = none ]; then
 			if [ -z "$reports" ] &&
 			   [ "$(count_ktap <(kernel_log_ktap "$name" "$log") 0)" = "1 0 0" ]; then
