@@ -5,6 +5,9 @@
 #
 #   make                 install what is missing, build our kernel
 #   make check           KUnit, then the guest tests (upstream's and ours)
+#   make check-controls KDEBUG=1
+#                        trip each of the debug kernel's detectors once and
+#                        check that the kernel log check fails on it
 #   make run             boot our kernel and show the resource manager at work
 #   make shell           interactive shell in the guest
 #   make series          write the series as git format-patch files
@@ -46,9 +49,16 @@ endif
 
 FRAGMENTS := $(abspath Kconfig)
 VARIANT := $(RM_NAME)
+KTARGETS := bzImage
 ifeq ($(KDEBUG),1)
 FRAGMENTS += $(abspath $(TOOLS)/debug.config)
 VARIANT := $(VARIANT)-debug
+# The positive controls' modules (debug.config)
+KTARGETS += modules
+# Under TCG, ACPI's interpreter on this kernel (KASAN, lockdep) takes
+# longer than its 30 s loop limit for the PCI routing table (_PRT): the
+# guest routes PCI interrupts from the BIOS's table instead.
+VM_APPEND := pci=noacpi
 endif
 ifeq ($(HMAC),1)
 FRAGMENTS += $(abspath $(TOOLS)/hmac.config)
@@ -60,8 +70,8 @@ SELFTESTS := $(ABS_BUILD)/selftests
 KUNIT_OUT := $(ABS_BUILD)/kunit
 UPSTREAM_BZIMAGE := $(ABS_BUILD)/obj-$(patsubst ours%,upstream%,$(VARIANT))/arch/x86/boot/bzImage
 
-.PHONY: all deps tree base kernel selftests kunit lint check run shell series \
-	bench fuzz clean
+.PHONY: all deps tree base kernel selftests kunit lint check check-controls \
+	run shell series bench fuzz clean
 
 all: kernel
 
@@ -79,7 +89,7 @@ $(KOUT)/.config: $(FRAGMENTS) $(TOOLS)/configure-kernel.sh | tree
 
 kernel: $(KOUT)/.config
 	@echo "building $(VARIANT) kernel in $(KOUT)"
-	@$(MAKE) -s -C $(SRC) O=$(KOUT) ARCH=x86_64 -j$(JOBS) bzImage
+	@$(MAKE) -s -C $(SRC) O=$(KOUT) ARCH=x86_64 -j$(JOBS) $(KTARGETS)
 	@echo "kernel: $(BZIMAGE) (Linux $$(cat $(BASE)/.tpm2-base-version), RM=$(RM_NAME))"
 
 # Installed with the kernel's runner (run_kselftest.sh, kselftest-list.txt)
@@ -96,7 +106,22 @@ check: kernel selftests
 	@$(TOOLS)/check.sh --rm $(RM_NAME) --kernel $(BZIMAGE) --src $(OURS) \
 		--base $(BASE) --selftests $(SELFTESTS) \
 		--kunit-out $(KUNIT_OUT) --logs $(ABS_BUILD)/logs-$(VARIANT) \
-		--repo $(CURDIR) --lint-out $(ABS_BUILD)/obj-lint
+		--repo $(CURDIR) --lint-out $(ABS_BUILD)/obj-lint \
+		--vm-append "$(VM_APPEND)"
+
+# The debug kernel's detectors, each tripped on purpose once (check.sh
+# --controls): the kernel log check must fail on every one of them.
+CONTROLS := $(KOUT)/controls
+check-controls: kernel
+ifneq ($(KDEBUG),1)
+	$(error check-controls needs KDEBUG=1: only the debug kernel has the detectors)
+endif
+	@rm -rf $(CONTROLS) && mkdir -p $(CONTROLS)
+	@cp $(TOOLS)/controls/Kbuild $(TOOLS)/controls/*.c $(CONTROLS)/
+	@$(MAKE) -s -C $(SRC) O=$(KOUT) ARCH=x86_64 M=$(CONTROLS) modules
+	@$(TOOLS)/check.sh --rm $(RM_NAME) --kernel $(BZIMAGE) \
+		--controls $(KOUT) --logs $(ABS_BUILD)/logs-$(VARIANT)-controls \
+		--vm-append "$(VM_APPEND)"
 
 run: kernel
 	@$(TOOLS)/vm-run.sh -k $(BZIMAGE) -t 300 -- \

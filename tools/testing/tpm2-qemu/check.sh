@@ -23,7 +23,7 @@ set -u
 
 here=$(dirname "$(readlink -f "$0")")
 rm_name=ours kernel= src= base= selftests= kunit_out= logs= kunit_only=0
-repo= lint_out=
+repo= lint_out= controls= vm_append=
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -37,6 +37,8 @@ while [ $# -gt 0 ]; do
 	--repo) repo=$2; shift 2 ;;
 	--lint-out) lint_out=$2; shift 2 ;;
 	--kunit-only) kunit_only=1; shift ;;
+	--controls) controls=$2; shift 2 ;;
+	--vm-append) vm_append=$2; shift 2 ;;
 	*) echo "check: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -143,23 +145,122 @@ ktap_verdict() {	# name command...
 vm() {	# timeout command...
 	local t=$1
 	shift
-	"$here/vm-run.sh" -k "$kernel" -t "$t" -- "$@"
+	"$here/vm-run.sh" -k "$kernel" -t "$t" ${vm_append:+-a "$vm_append"} -- "$@"
 }
 
-kunit() {
+# The first line of each kind of kernel report that fails a boot: KASAN
+# and other "BUG: "s, WARN() and lockdep ("WARNING: "), UBSAN, an oops or
+# a panic, kmemleak's "unreferenced object". A line is the kernel's own
+# on the console (only errors and worse reach it during the boot) or one
+# of init.sh's dump at the end of the boot ("vm-run guest: kmsg: ",
+# warnings and worse of the whole boot, and "vm-run guest: kmemleak: ");
+# a test's own output has other prefixes. RCU stalls and hung tasks are
+# not among them: under TCG on a loaded host the guest's clock jumps by
+# minutes (a stall of 183 s was seen in a boot that then passed).
+kernel_report_re='^(vm-run guest: (kmsg|kmemleak): )?(\[ *[0-9.]+\] )?'
+kernel_report_re+='(BUG: |WARNING: |UBSAN: |Oops: |Kernel panic - |kernel BUG at |'
+kernel_report_re+='general protection fault|unreferenced object 0x|'
+kernel_report_re+='LOST: the kernel log overflowed)'
+
+# The report lines of a boot's log, from its last boot only: vm-run
+# retries a boot that died before its command started, and says so.
+kernel_reports() {	# log
+	tac "$1" | sed -e 's/\r$//' -e '/^vm-run: RETRY:/q' | tac |
+		grep -nE "$kernel_report_re"
+}
+
+# A boot's kernel log as one KTAP test: clean, or the first lines of its
+# first report. Without init.sh's dump (the guest died or timed out) only
+# the console was seen: a failure too, as nobody can call that log clean.
+# WHOLE=1: the log is the kernel's whole console (UML), with no dump.
+kernel_log_ktap() {	# name log [whole]
+	local name=$1 log=$2 whole=${3:-0} first
+
+	echo "TAP version 13"
+	echo "1..1"
+	first=$(kernel_reports "$log" | head -n 1 | cut -d: -f1)
+	if [ -n "$first" ]; then
+		echo "# kernel report in $name:"
+		tac "$log" | sed -e 's/\r$//' -e '/^vm-run: RETRY:/q' | tac |
+			sed -n "${first},$((first + 19))p" | sed 's/^/#   /'
+		kernel_reports "$log" | cut -d: -f2- | sort | uniq -c |
+			sort -rn | head -n 10 | sed 's/^/# report: /'
+		echo "not ok 1 kernel log clean: $name"
+	elif [ "$whole" = 0 ] && ! grep -q '^vm-run guest: kmsg: end' "$log"; then
+		echo "# $name: the guest never printed its kernel log (it died or timed out)"
+		echo "not ok 1 kernel log clean: $name"
+	else
+		echo "ok 1 kernel log clean: $name"
+	fi
+}
+
+# One boot: the suite's own results, and one more for its kernel log.
+run_boot() {	# name timeout command...
+	local name=$1 t=$2 log="$logs/${1//[:\/]/-}.log" klog rc
+	shift 2
+
+	echo "=== $name"
+	vm "$t" "$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	klog=${log%.log}.kernel-log.ktap
+	kernel_log_ktap "$name" "$log" | tee "$klog"
+	# shellcheck disable=SC2046
+	record "$name" $(sum_counts "$(count_ktap "$log" "$rc")" \
+		"$(count_ktap "$klog" 0)")
+	echo "=== $name: exit $rc"
+}
+
+sum_counts() {	# "pass fail skip" "pass fail skip"
+	# shellcheck disable=SC2086
+	set -- $1 $2
+	echo $(($1 + $4)) $(($2 + $5)) $(($3 + $6))
+}
+
+# KUnit under UML. The debug run adds KASAN, lockdep and more in a build
+# folder of its own, and its log gets the kernel report check too: a
+# KASAN report fails the KUnit case it hit, a lockdep report does not.
+kunit_run() {	# name build-dir kunit.py-option...
+	local name=$1 out=$2 log="$logs/$1.log" klog rc
+	shift 2
+
 	[ -f "$src/drivers/char/tpm/.kunitconfig" ] || {
 		echo "check: no drivers/char/tpm/.kunitconfig in $src" >&2
-		record kunit 0 1 0
+		record "$name" 0 1 0
 		return
 	}
 	# kunit.py works from the source tree and refuses one that has had an
 	# in-tree build; ours are all out of tree. --raw_output=kunit: the
 	# kernel's own KTAP, counted like every other suite.
-	run_suite kunit \
-		bash -c 'cd "$1" && python3 tools/testing/kunit/kunit.py run \
-			--arch=um --jobs="$(nproc)" --build_dir="$2" --timeout=900 \
-			--kunitconfig=drivers/char/tpm/.kunitconfig --raw_output=kunit' \
-		_ "$src" "$kunit_out"
+	echo "=== $name"
+	(cd "$src" && python3 tools/testing/kunit/kunit.py run \
+		--arch=um --jobs="$(nproc)" --build_dir="$out" --timeout=1800 \
+		--kunitconfig=drivers/char/tpm/.kunitconfig --raw_output=kunit \
+		"$@") 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	klog=${log%.log}.kernel-log.ktap
+	kernel_log_ktap "$name" "$log" 1 | tee "$klog"
+	# shellcheck disable=SC2046
+	record "$name" $(sum_counts "$(count_ktap "$log" "$rc")" \
+		"$(count_ktap "$klog" 0)")
+	echo "=== $name: exit $rc"
+}
+
+kunit() {
+	kunit_run kunit "$kunit_out"
+}
+
+# UBSAN_ALIGNMENT is off: UML does not claim efficient unaligned access,
+# so it would be on, and it reports the unaligned be32_to_cpup() of
+# upstream's tpm2_get_cc_attrs_tbl() (and kernel/exit.c) on x86, where
+# unaligned loads are fine; those reports fail the KUnit case they hit.
+kunit_debug() {
+	local opt opts=()
+
+	for opt in KASAN=y KASAN_VMALLOC=y PROVE_LOCKING=y DEBUG_ATOMIC_SLEEP=y \
+		   DEBUG_LIST=y SLUB_DEBUG=y UBSAN=y UBSAN_ALIGNMENT=n; do
+		opts+=(--kconfig_add "CONFIG_$opt")
+	done
+	kunit_run kunit-debug "$kunit_out-debug" "${opts[@]}"
 }
 
 # The time limit a kselftest directory's settings file gives its tests
@@ -176,7 +277,7 @@ guest() {
 	upstream=$(readlink -f "$upstream")
 	limit=$(( $(settings_timeout "$upstream") * 2 ))
 	for t in Smoke Space Async; do
-		run_suite "upstream-tpm2:${t}Test" vm "$limit" \
+		run_boot "upstream-tpm2:${t}Test" "$limit" \
 			bash -c 'cd /tmp && exec "$@"' _ python3 \
 			"$here/ktap-unittest.py" "$upstream" tpm2_tests "${t}Test"
 	done
@@ -189,18 +290,73 @@ guest() {
 	}
 	while IFS= read -r entry; do
 		limit=$(( $(settings_timeout "$selftests/${entry%%:*}") + 300 ))
-		run_suite "$entry" vm "$limit" \
+		run_boot "$entry" "$limit" \
 			"$selftests/run_kselftest.sh" -t "$entry" </dev/null
 	done <"$selftests/kselftest-list.txt"
 }
 
+# The positive controls of the debug kernel (make check-controls KDEBUG=1):
+# one boot per detector, whose trigger must make the kernel log check fail
+# with that detector's own report, and one boot with the controls' module
+# loaded but nothing tripped, whose log must be clean. KOUT is the debug
+# kernel's build folder, with lkdtm and samples/kmemleak built as modules,
+# and our lockdep-abba module in KOUT/controls.
+control() {	# name expected-report command
+	local name=$1 want=$2 log="$logs/control-$1.log" reports
+	local lkdtm=$controls/drivers/misc/lkdtm/lkdtm.ko
+
+	echo "=== control: $name"
+	vm 900 bash -c "$3" _ "$lkdtm" "$controls" 2>&1 | tee "$log"
+	reports=$(kernel_reports "$log" | cut -d: -f2-)
+	{
+		echo "TAP version 13"
+		echo "1..1"
+		[ -z "$reports" ] || head -n 5 <<<"$reports" | sed 's/^/# report: /'
+		if [ "$want" = none ]; then
+			if [ -z "$reports" ] &&
+			   [ "$(count_ktap <(kernel_log_ktap "$name" "$log") 0)" = "1 0 0" ]; then
+				echo "ok 1 control $name: the kernel log check passes"
+			else
+				echo "not ok 1 control $name: the kernel log check fails"
+			fi
+		elif [ "$(count_ktap <(kernel_log_ktap "$name" "$log") 0)" = "0 1 0" ] &&
+		     grep -qE -- "$want" <<<"$reports"; then
+			echo "ok 1 control $name: the kernel log check fails on its report"
+		else
+			echo "not ok 1 control $name: no \"$want\" report made the kernel log check fail"
+		fi
+	} | tee "$log.ktap"
+	# shellcheck disable=SC2046
+	record "control: $name" $(count_ktap "$log.ktap" 0)
+}
+
+lkdtm_control() {	# name expected-report crash-type
+	control "$1" "$2" 'insmod "$1" &&
+		echo '"$3"' >/sys/kernel/debug/provoke-crash/DIRECT; true'
+}
+
+run_controls() {
+	control none none 'insmod "$1"'
+	lkdtm_control kasan 'BUG: KASAN: slab-use-after-free' WRITE_AFTER_FREE
+	lkdtm_control ubsan 'UBSAN: array-index-out-of-bounds' ARRAY_BOUNDS
+	lkdtm_control warn 'WARNING: CPU: [0-9]+ PID: [0-9]+ at ' WARNING
+	control lockdep 'WARNING: possible circular locking dependency detected' \
+		'insmod "$2/controls/lockdep-abba.ko"; true'
+	control kmemleak 'unreferenced object 0x' \
+		'insmod "$2/samples/kmemleak/kmemleak-test.ko"'
+}
+
 if [ $kunit_only = 1 ]; then
 	kunit
+elif [ -n "$controls" ]; then
+	echo "check: positive controls on $kernel"
+	run_controls
 else
 	if [ "$rm_name" = ours ]; then
 		run_suite lint ktap_verdict lint \
 			"$here/lint.sh" "$repo" "$src" "$lint_out"
 		kunit
+		kunit_debug
 		# The user-space fuzzers, briefly: make fuzz runs them longer.
 		run_suite fuzz "$src/tools/testing/tpm2-fuzz/run.sh" \
 			--time 30 --out "$logs/fuzz"

@@ -144,13 +144,15 @@ else
 	} >"$work/share/cmd"
 fi
 
+# log_buf_len: the guest's /init prints the kernel's warnings of the whole
+# boot at its end (init.sh), and a long suite must not push out its start.
 # no_timer_check: under TCG on a busy host the IO-APIC timer check can
 # miss its ticks and panic the boot ("IO-APIC + timer doesn't work!").
 qemu_args=(
 	-M pc -accel tcg -m "$memory" -smp 1
 	-nodefaults -display none -no-reboot
 	-kernel "$kernel" -initrd "$work/initramfs.cpio"
-	-append "console=ttyS0 panic=-1 oops=panic no_timer_check $loglevel $append"
+	-append "console=ttyS0 panic=-1 oops=panic no_timer_check log_buf_len=8M $loglevel $append"
 	-chardev socket,id=chrtpm,path="$work/swtpm.sock"
 	-tpmdev emulator,id=tpm0,chardev=chrtpm
 	-device tpm-tis,tpmdev=tpm0

@@ -9,6 +9,10 @@
  * After every step /dev/tpm0 must show no transient object and no loaded
  * session: between commands the resource manager holds no TPM slot.
  *
+ * With CONFIG_FAULT_INJECTION (the debug kernel of tools/testing/
+ * tpm2-qemu), every allocation the resource manager makes for a command
+ * fails in turn, through /proc/thread-self/fail-nth.
+ *
  * Needs root, a TPM 2.0 with /dev/tpm0 and /dev/tpmrm0, debugfs, the tpm
  * module parameters in sysfs, /dev/vtpmx (CONFIG_TCG_VTPM_PROXY), and no
  * other user of the TPM while it runs (the QEMU + swtpm guest of
@@ -575,6 +579,160 @@ TEST_F_TIMEOUT(fault, vtpm_unplug, 120)
 
 	/* /dev/tpmrm0 is unaffected */
 	ASSERT_TPM_OK(tpm2t_get_random(self->fd[0], buf, sizeof(buf), &got));
+	ASSERT_NO_LEAK(&c, &self->before);
+}
+
+/* What the resource manager answers when it has no memory for a command */
+#define TPM2_RC_MEMORY		0x904
+
+#define FAIL_NTH_PATH		"/proc/thread-self/fail-nth"
+
+/*
+ * Make the @nth fault site this thread passes fail (0: none). Without
+ * FAILSLAB or FAIL_PAGE_ALLOC, the resource manager's allocations are
+ * the only sites. 0, or -errno (-ENOENT: no CONFIG_FAULT_INJECTION).
+ */
+static int fail_nth_arm(unsigned int nth)
+{
+	char text[16];
+	int fd, len, ret = 0;
+
+	fd = open(FAIL_NTH_PATH, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(text, sizeof(text), "%u", nth);
+	if (write(fd, text, len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* The armed failure happened; reading the count also disarms it */
+static bool fail_nth_hit(void)
+{
+	char text[16] = "";
+	ssize_t len;
+	int fd;
+
+	fd = open(FAIL_NTH_PATH, O_RDONLY);
+	if (fd < 0)
+		return false;
+	len = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	fail_nth_arm(0);
+	return len > 0 && text[0] == '0';
+}
+
+enum alloc_cmd { ALLOC_CREATE, ALLOC_START, ALLOC_USE, ALLOC_SIGN, NR_ALLOC_CMDS };
+
+static const char * const alloc_cmd_name[NR_ALLOC_CMDS] = {
+	"CreatePrimary", "StartAuthSession", "use a session", "Sign",
+};
+
+/*
+ * One command of kind @c; what it created is flushed again when it
+ * worked. Returns its result.
+ */
+static int alloc_cmd_run(int fd, enum alloc_cmd c, struct tpm2t_session *s,
+			 __u32 key)
+{
+	struct tpm2t_session fresh;
+	__u32 handle;
+	int res;
+
+	switch (c) {
+	case ALLOC_CREATE:
+		res = tpm2t_create_key(fd, TPM2_RH_OWNER, &handle);
+		break;
+	case ALLOC_START:
+		res = tpm2t_start_auth_session(fd, TPM2_SE_HMAC, &fresh);
+		handle = fresh.handle;
+		break;
+	case ALLOC_USE:
+		return tpm2t_use_session(fd, s);
+	default:
+		return tpm2t_sign(fd, key, tpm2t_digest);
+	}
+	if (!res && tpm2t_flush_context(fd, handle))
+		return -EUCLEAN;
+	return res;
+}
+
+#define MAX_ALLOCS_PER_CMD 32
+
+/*
+ * Each allocation the resource manager makes for a command fails in turn,
+ * for each kind of command. The client gets -ENOMEM or the RM's
+ * TPM_RC_MEMORY, or its command works; either way its key and its HMAC
+ * session work on (the response HMAC checks out: no nonce was lost), the
+ * TPM holds no slot and no extra session, and the next command works.
+ * Leaks show in the kmemleak scan at the end of the debug kernel's boot.
+ */
+TEST_F_TIMEOUT(fault, failing_allocations, 600)
+{
+	const int no_memory = TPM2T_RM_RC(TPM2_RC_MEMORY);
+	int fd = self->fd[0], canary_fd = self->fd[1];
+	struct tpm2t_session s, canary_s;
+	unsigned int nth, failed = 0;
+	__u32 key, canary_key;
+	struct tpm2t_census c;
+	enum alloc_cmd cmd;
+	bool hit;
+	int res;
+
+	res = fail_nth_arm(0);
+	if (res)
+		SKIP(return, "%s: %s (needs CONFIG_FAULT_INJECTION)",
+		     FAIL_NTH_PATH, strerror(-res));
+	ASSERT_TPM_OK(tpm2t_create_key(canary_fd, TPM2_RH_OWNER, &canary_key));
+	ASSERT_TPM_OK(tpm2t_start_auth_session(canary_fd, TPM2_SE_HMAC,
+					       &canary_s));
+	ASSERT_TPM_OK(tpm2t_create_key(fd, TPM2_RH_OWNER, &key));
+	ASSERT_TPM_OK(tpm2t_start_auth_session(fd, TPM2_SE_HMAC, &s));
+
+	for (cmd = 0; cmd < NR_ALLOC_CMDS; cmd++) {
+		for (nth = 1; nth <= MAX_ALLOCS_PER_CMD; nth++) {
+			ASSERT_EQ(0, fail_nth_arm(nth));
+			res = alloc_cmd_run(fd, cmd, &s, key);
+			hit = fail_nth_hit();
+			if (hit && res) {
+				failed++;
+				TH_LOG("%s, allocation %u failed: %s",
+				       alloc_cmd_name[cmd], nth,
+				       tpm2t_strerror(res));
+			}
+			if (res)
+				ASSERT_TRUE(res == -ENOMEM || res == no_memory)
+					TH_LOG("%s, allocation %u: %s",
+					       alloc_cmd_name[cmd], nth,
+					       tpm2t_strerror(res));
+			ASSERT_TRUE(hit || !res)
+				TH_LOG("%s failed with no allocation failing",
+				       alloc_cmd_name[cmd]);
+
+			ASSERT_HMAC_WORKS(fd, &s);
+			ASSERT_TPM_OK(tpm2t_sign(fd, key, tpm2t_digest));
+			ASSERT_ZERO_SLOTS(&c);
+			/* this file's session and the canary's, no other */
+			ASSERT_EQ(self->before.saved + 2, c.saved)
+				TH_LOG("%s, allocation %u: sessions left in the TPM",
+				       alloc_cmd_name[cmd], nth);
+			if (!hit)
+				break;
+		}
+		ASSERT_GE(MAX_ALLOCS_PER_CMD, nth)
+			TH_LOG("%s makes more than %d allocations?",
+			       alloc_cmd_name[cmd], MAX_ALLOCS_PER_CMD);
+	}
+	TH_LOG("%u failed allocations, each answered and survived", failed);
+
+	/* The canary, in a file of its own, saw nothing of it */
+	ASSERT_HMAC_WORKS(canary_fd, &canary_s);
+	ASSERT_TPM_OK(tpm2t_sign(canary_fd, canary_key, tpm2t_digest));
+	ASSERT_TPM_OK(tpm2t_flush_context(fd, key));
+	ASSERT_TPM_OK(tpm2t_flush_context(fd, s.handle));
+	ASSERT_TPM_OK(tpm2t_flush_context(canary_fd, canary_key));
+	ASSERT_TPM_OK(tpm2t_flush_context(canary_fd, canary_s.handle));
 	ASSERT_NO_LEAK(&c, &self->before);
 }
 
