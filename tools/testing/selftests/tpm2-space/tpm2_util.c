@@ -294,7 +294,7 @@ bool tpm2t_wait_path(const char *path, bool exist)
 	return false;
 }
 
-int tpm2t_vtpm_plug(struct tpm2t_vtpm *v)
+int tpm2t_vtpm_create(struct tpm2t_vtpm *v)
 {
 	struct vtpm_proxy_new_dev dev = { .flags = VTPM_PROXY_FLAG_TPM2 };
 	int vtpmx, rc;
@@ -307,7 +307,18 @@ int tpm2t_vtpm_plug(struct tpm2t_vtpm *v)
 	if (rc)
 		return rc;
 	v->proxy = dev.fd;
+	v->server = 0;
+	snprintf(v->tpm_path, sizeof(v->tpm_path), "/dev/tpm%u", dev.tpm_num);
 	snprintf(v->rm_path, sizeof(v->rm_path), "/dev/tpmrm%u", dev.tpm_num);
+	return 0;
+}
+
+int tpm2t_vtpm_plug(struct tpm2t_vtpm *v)
+{
+	int rc = tpm2t_vtpm_create(v);
+
+	if (rc)
+		return rc;
 	v->server = fork();
 	if (v->server < 0) {
 		rc = -errno;

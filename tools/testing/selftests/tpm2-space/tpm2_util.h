@@ -207,8 +207,15 @@ bool tpm2t_wait_path(const char *path, bool exist);
 struct tpm2t_vtpm {
 	int proxy;		/* the proxy's end: closing it unplugs */
 	pid_t server;
+	char tpm_path[32];	/* its /dev/tpmN */
 	char rm_path[32];	/* its /dev/tpmrmN */
 };
+
+/*
+ * Create a vTPM without a server: @v's proxy and paths are set, and the
+ * chip registers once a server answers on the proxy.  0 or -errno.
+ */
+int tpm2t_vtpm_create(struct tpm2t_vtpm *v);
 
 /*
  * Create a vTPM, fork its server and wait for its /dev/tpmrmN.  Returns 0
