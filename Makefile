@@ -106,9 +106,9 @@ run: kernel
 		python3 $(CURDIR)/$(TOOLS)/demo.py $(BASE)/tools/testing/selftests/tpm2
 
 bench: kernel
+	@$(TOOLS)/install-deps.sh --bench
 	@$(MAKE) -s UPSTREAM=1 kernel
-	@$(TOOLS)/bench.sh $(BZIMAGE) $(UPSTREAM_BZIMAGE) \
-		$(BASE)/tools/testing/selftests/tpm2
+	@$(TOOLS)/bench.sh $(BZIMAGE) $(UPSTREAM_BZIMAGE) $(ABS_BUILD)/bench
 
 bench-native: tree
 	@$(TOOLS)/bench-native.sh $(OURS) $(ABS_BUILD)/kunit-bench \
