@@ -52,9 +52,9 @@ struct bench_ctx {
 	struct tpm2_fake *fake;
 	struct tpm_chip *chip;
 	struct bench_chip *timed;
-	u8 *buf;
 	struct tpm_space space;
 	bool space_live;
+	u8 buf[TPM_BUFSIZE];	/* like file_priv->data_buffer */
 };
 
 /* A command built once, copied into the buffer before each run. */
@@ -124,11 +124,9 @@ static int bench_init(struct kunit *test)
 
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	ctx->buf = kunit_kzalloc(test, TPM_BUFSIZE, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ctx->buf);
+	test->priv = ctx;
 	ctx->fake = tpm2_fake_create(test);
 	ctx->chip = tpm2_fake_chip(ctx->fake);
-	test->priv = ctx;
 	bench_time_chip(test, ctx);
 
 	KUNIT_ASSERT_EQ(test, tpm2_init_space(&ctx->space,
@@ -385,6 +383,31 @@ static u64 bench_compare(struct kunit *test, const char *name,
 	return rm.tpm_cmds;
 }
 
+/* ReadPublic, or GetRandom with a session, that names @handle. */
+static void bench_naming(struct kunit *test, struct bench_cmd *cmd,
+			 bool session, u32 handle)
+{
+	if (session)
+		bench_get_random(test, cmd, handle);
+	else
+		bench_read_public(test, cmd, handle);
+}
+
+/*
+ * Times a command naming @handle, an object or a session of the space,
+ * against the same command naming one loaded for the /dev/tpm0 path.
+ */
+static void bench_named(struct kunit *test, const char *name, bool session,
+			u32 handle)
+{
+	struct bench_cmd cmd, raw_cmd;
+	u32 raw = bench_add(test, NULL, session, 1);
+
+	bench_naming(test, &cmd, session, handle);
+	bench_naming(test, &raw_cmd, session, raw);
+	bench_compare(test, name, &cmd, &raw_cmd, raw);
+}
+
 /*
  * The space holds the layout's objects and sessions; the commands that
  * name one name the first, which is added when the layout has none.
@@ -393,8 +416,8 @@ static void tpm2_space_bench_per_command(struct kunit *test)
 {
 	const struct bench_layout *layout = test->param_value;
 	struct bench_ctx *ctx = test->priv;
-	struct bench_cmd cmd, raw_cmd;
-	u32 object, session, raw;
+	struct bench_cmd cmd;
+	u32 object, session;
 
 	object = bench_add(test, &ctx->space, false, layout->objects);
 	session = bench_add(test, &ctx->space, true, layout->sessions);
@@ -406,17 +429,10 @@ static void tpm2_space_bench_per_command(struct kunit *test)
 
 	if (!object)
 		object = bench_add(test, &ctx->space, false, 1);
-	bench_read_public(test, &cmd, object);
-	raw = bench_add(test, NULL, false, 1);
-	bench_read_public(test, &raw_cmd, raw);
-	bench_compare(test, "readpublic_1object", &cmd, &raw_cmd, raw);
-
+	bench_named(test, "readpublic_1object", false, object);
 	if (!session)
 		session = bench_add(test, &ctx->space, true, 1);
-	bench_get_random(test, &cmd, session);
-	raw = bench_add(test, NULL, true, 1);
-	bench_get_random(test, &raw_cmd, raw);
-	bench_compare(test, "getrandom_1session", &cmd, &raw_cmd, raw);
+	bench_named(test, "getrandom_1session", true, session);
 }
 
 static const struct bench_layout bench_layouts[] = {

@@ -95,12 +95,17 @@ def clients_table(figs):
                  [TITLES[s] for s in SYSTEMS], rows)
 
 
+def measured(figs, case, key):
+    """(system, figures) of the systems that have figures for @case."""
+    for s in SYSTEMS:
+        f = figs.get((s, case))
+        if f and key in f:
+            yield s, f
+
+
 def holders_table(figs):
     rows = []
-    for s in SYSTEMS:
-        f = figs.get((s, 'holders_60_short_200'))
-        if not f or 'completions' not in f:
-            continue
+    for s, f in measured(figs, 'holders_60_short_200', 'completions'):
         hk = ', '.join(f'{k}: {n}' for k, n in
                        f['holder_error_kinds'].items())
         rows.append([TITLES[s], f"{f['completions']} of {f['clients']}",
@@ -114,10 +119,7 @@ def holders_table(figs):
 
 def memory_table(figs):
     rows = []
-    for s in SYSTEMS:
-        f = figs.get((s, 'memory'))
-        if not f or 'units' not in f:
-            continue
+    for s, f in measured(figs, 'memory', 'units'):
         rows.append([TITLES[s],
                      fmt(f['kernel_bytes_per_idle_file']),
                      fmt(f['slab_bytes_per_idle_file']),
