@@ -11,7 +11,10 @@
 #   make run             boot our kernel and show the resource manager at work
 #   make shell           interactive shell in the guest
 #   make series          write the series as git format-patch files
-#   make bench           the same benchmark on our kernel and on the base
+#   make bench           the guest benchmark: /dev/tpm0, the base kernel's
+#                        /dev/tpmrm0, ours and tpm2-abrmd side by side
+#   make bench-native    the resource manager's own CPU time per command,
+#                        KUnit under UML against the fake TPM
 #   make fuzz            fuzz the command parser and the handle tables in
 #                        user space (libFuzzer), FUZZ_TIME seconds
 #
@@ -71,7 +74,7 @@ KUNIT_OUT := $(ABS_BUILD)/kunit
 UPSTREAM_BZIMAGE := $(ABS_BUILD)/obj-$(patsubst ours%,upstream%,$(VARIANT))/arch/x86/boot/bzImage
 
 .PHONY: all deps tree base kernel selftests kunit lint check check-controls \
-	run shell series bench fuzz clean
+	run shell series bench bench-native fuzz clean
 
 all: kernel
 
@@ -128,9 +131,13 @@ run: kernel
 		python3 $(CURDIR)/$(TOOLS)/demo.py $(BASE)/tools/testing/selftests/tpm2
 
 bench: kernel
+	@$(TOOLS)/install-deps.sh --bench
 	@$(MAKE) -s UPSTREAM=1 kernel
-	@$(TOOLS)/bench.sh $(BZIMAGE) $(UPSTREAM_BZIMAGE) \
-		$(BASE)/tools/testing/selftests/tpm2
+	@$(TOOLS)/bench.sh $(BZIMAGE) $(UPSTREAM_BZIMAGE) $(ABS_BUILD)/bench
+
+bench-native: tree
+	@$(TOOLS)/bench-native.sh $(OURS) $(ABS_BUILD)/kunit-bench \
+		$(ABS_BUILD)/bench
 
 fuzz: tree
 	@$(OURS)/tools/testing/tpm2-fuzz/run.sh --time $(FUZZ_TIME) \

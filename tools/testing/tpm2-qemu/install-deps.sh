@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Install the Debian packages the build and the tests need, once.
+# Install the Debian packages the build and the tests need, once; with
+# --bench, also those of 'make bench'.
 # Idempotent: packages already present are not touched, and apt is only
 # consulted when something is missing.
 
@@ -34,6 +35,18 @@ PACKAGES=(
 	libclang-rt-14-dev:
 	llvm-14:llvm-cov-14
 )
+
+# make bench only (install-deps.sh --bench): the peer resource manager, its
+# D-Bus, one client library for all, and the plots
+BENCH_PACKAGES=(
+	tpm2-abrmd:tpm2-abrmd
+	libtss2-tcti-tabrmd0:
+	dbus-daemon:dbus-daemon
+	dbus-session-bus-common:/usr/share/dbus-1/session.conf
+	python3-tpm2-pytss:
+	python3-matplotlib:
+)
+[ "${1:-}" = --bench ] && PACKAGES+=("${BENCH_PACKAGES[@]}")
 
 missing=()
 for entry in "${PACKAGES[@]}"; do
