@@ -19,7 +19,6 @@
  * the current blob instead.
  */
 
-#include <linux/slab.h>
 #include <linux/unaligned.h>
 #include "tpm2-space.h"
 
@@ -116,12 +115,15 @@ static void regap_lost(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 	tpm2_rm_session_forget(sess);
 }
 
-/* Loads and saves @sess again. Returns 0, a TPM response code or -errno. */
+/*
+ * Loads and saves @sess again. The new context is written over the buffer
+ * of the old one, which the load has used up, so that a re-gap needs no
+ * memory and cannot lose the session for want of it. Returns 0, a TPM
+ * response code or -errno.
+ */
 static int regap(struct tpm_chip *chip, struct tpm2_rm_session *sess)
 {
 	u32 handle;
-	u8 *blob;
-	u16 len;
 	int rc;
 
 	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
@@ -135,14 +137,11 @@ static int regap(struct tpm_chip *chip, struct tpm2_rm_session *sess)
 		return rc;
 	}
 	/* the old blob is used up: from here on, failing loses the session */
-	rc = tpm2_rm_save(chip, handle, &blob, &len);
+	rc = tpm2_rm_save_over(chip, handle, &sess->blob, &sess->len);
 	if (rc) {
 		regap_lost(chip, sess, true);
 		return rc;
 	}
-	kfree(sess->blob);
-	sess->blob = blob;
-	sess->len = len;
 	tpm2_rm_saved(chip->rm, sess);
 	atomic_long_inc(&chip->rm->stats.regaps);
 	return 0;

@@ -2319,6 +2319,39 @@ static void tpm2_space_failing_allocations(struct kunit *test)
 	KUNIT_EXPECT_LT(test, nth, 16);
 }
 
+/*
+ * A re-gap happens after a command of someone else's. With the first
+ * allocation of every such command failing, the idle session that is
+ * re-gapped lives on: the re-gap needs no memory.
+ */
+static void tpm2_space_regap_survives_failing_allocation(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_stats *st = &ctx->chip->rm->stats;
+	struct tpm_space *idle = space_open(test);
+	struct tpm_space *busy = space_open(test);
+	unsigned int i;
+	u32 s_idle, s_busy;
+
+	skip_without_fault_injection(test);
+	tpm2_fake_set_context_gap(ctx->fake, 32);
+	s_idle = space_start_session(test, idle, TPM2_SE_HMAC);
+	s_busy = space_start_session(test, busy, TPM2_SE_HMAC);
+	/* a gap of 32 makes the re-gap due within 32 saves */
+	for (i = 0; i < 40; i++) {
+		fail_nth_alloc(1);
+		KUNIT_ASSERT_EQ(test, space_use_session(test, busy, s_busy),
+				TPM2_RC_SUCCESS);
+		fail_nth_done();
+	}
+	KUNIT_EXPECT_EQ(test, space_use_session(test, idle, s_idle),
+			TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_GE(test, rm_stat(&st->regaps), 1);
+	KUNIT_EXPECT_EQ(test, idle->nr_sessions, 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 2);
+	expect_no_slot_held(test);
+}
+
 /* Abandoned sessions are flushed when the chip is unregistered. */
 static void tpm2_space_unregister_flushes_abandoned(struct kunit *test)
 {
@@ -2388,6 +2421,7 @@ static struct kunit_case tpm2_space_robust_cases[] = {
 	KUNIT_CASE(tpm2_space_get_capability_paging),
 	KUNIT_CASE(tpm2_space_new_handle_refused_after_success),
 	KUNIT_CASE_PARAM(tpm2_space_failing_allocations, robust_gen_params),
+	KUNIT_CASE(tpm2_space_regap_survives_failing_allocation),
 	KUNIT_CASE(tpm2_space_unregister_flushes_abandoned),
 	KUNIT_CASE(tpm2_space_close_while_unreachable),
 	{}

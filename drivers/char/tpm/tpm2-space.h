@@ -276,7 +276,6 @@ struct tpm2_rm_session *tpm2_rm_session_lookup(struct tpm2_rm_chip *rm,
 
 /* tpm2-space-swap.c */
 int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle);
-int tpm2_rm_save(struct tpm_chip *chip, u32 handle, u8 **blob, u16 *len);
 int tpm2_rm_save_over(struct tpm_chip *chip, u32 handle, u8 **blob,
 		      u16 *len);
 void tpm2_rm_flush(struct tpm_chip *chip, u32 handle);
