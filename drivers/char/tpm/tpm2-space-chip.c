@@ -82,7 +82,7 @@ static const char *const session_state_name[] = {
 
 static unsigned int ms_since(unsigned long then)
 {
-	return jiffies_to_msecs(jiffies - then);
+	return jiffies_to_msecs(tpm2_rm_now() - then);
 }
 
 /* One line per session the resource manager knows, oldest context first. */

@@ -295,6 +295,7 @@ void tpm2_rm_make_room_for_kernel(struct tpm_chip *chip)
 	struct tpm2_rm_chip *rm = chip->rm;
 	struct tpm2_rm_session *sess, *victim;
 	unsigned int known = 0;
+	unsigned long now;
 
 	lockdep_assert_held(&chip->tpm_mutex);
 	if (!rm || !rm->active_max)
@@ -304,7 +305,8 @@ void tpm2_rm_make_room_for_kernel(struct tpm_chip *chip)
 	if (known < rm->active_max)
 		return;
 	/* a session idle for the grace period first, as for a file */
-	victim = tpm2_rm_pick_victim(rm, jiffies) ?: pick(rm, jiffies, 0);
+	now = tpm2_rm_now();
+	victim = tpm2_rm_pick_victim(rm, now) ?: pick(rm, now, 0);
 	if (victim)
 		tpm2_rm_evict(chip, victim);
 }

@@ -26,6 +26,8 @@ struct tpm2_space_test {
 	struct tpm_chip *chip;
 	u8 *buf;		/* like file_priv->data_buffer */
 	unsigned long clock_lag;	/* see test_clock_now() */
+	unsigned long clock_now;	/* see test_clock_ticking() */
+	unsigned long clock_tick;
 };
 
 struct tpm2_test_space {
@@ -1340,10 +1342,10 @@ static void fill_sessions(struct kunit *test, struct tpm_space **spaces,
 
 /*
  * The resource manager's clock, tpm2_rm_now(), runs ctx->clock_lag behind
- * jiffies in the cases that age sessions. The retry path compares against
- * jiffies itself, so the clock starts in the past and is only ever moved
- * on up to the present, never beyond: a session used while it lags looks
- * idle for that long already.
+ * jiffies in the cases that age sessions. The clock starts in the past and
+ * is only ever moved on up to the present, never beyond, so that it never
+ * runs backwards when a case lets it catch up: a session used while it
+ * lags looks idle for that long already.
  */
 static unsigned long test_clock_now(void)
 {
@@ -1369,6 +1371,25 @@ static void clock_advance(struct kunit *test, unsigned int ms)
 
 	KUNIT_ASSERT_LE(test, step, ctx->clock_lag);
 	ctx->clock_lag -= step;
+}
+
+/* A clock that jumps ctx->clock_tick further on at every reading. */
+static unsigned long test_clock_ticking(void)
+{
+	struct tpm2_space_test *ctx = kunit_get_current_test()->priv;
+
+	ctx->clock_now += ctx->clock_tick;
+	return ctx->clock_now;
+}
+
+/* From now on each reading of the resource manager's clock is @ms later. */
+static void clock_start_ticking(struct kunit *test, unsigned int ms)
+{
+	struct tpm2_space_test *ctx = test->priv;
+
+	ctx->clock_now = jiffies;
+	ctx->clock_tick = msecs_to_jiffies(ms);
+	kunit_activate_static_stub(test, tpm2_rm_now, test_clock_ticking);
 }
 
 /* Uses sessions @first to @last of fill_sessions(); each use must work. */
@@ -1528,6 +1549,33 @@ static void tpm2_space_wait_is_bounded(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 0);
 	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->chip->rm->waiters));
 	expect_sessions_work(test, spaces, handles, 16, 0, 63);
+	expect_no_slot_held(test);
+}
+
+/*
+ * The wait for a session handle is measured on tpm2_rm_now(), like the
+ * idle times: on a clock that jumps 5 s at every reading, a wait of at
+ * most 3 s is over at once, without sleeping for real, and nobody is
+ * evicted, for the grace period is 10 min.
+ */
+static void tpm2_space_wait_runs_on_rm_clock(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *spaces[4], *newcomer;
+	unsigned long start;
+	struct tpm_buf b;
+	u32 handles[64];
+
+	newcomer = exhaust_session_handles(test, 600000, 3000, spaces, handles);
+	clock_start_ticking(test, 5000);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	start = jiffies;
+	space_send(test, newcomer, &b);
+	KUNIT_EXPECT_LT(test, jiffies - start, msecs_to_jiffies(1000));
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_FAKE_RC_SESSION_HANDLES);
+	KUNIT_EXPECT_GE(test, rm_stat(&ctx->chip->rm->stats.waits), 1);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->chip->rm->waiters));
 	expect_no_slot_held(test);
 }
 
@@ -1757,6 +1805,7 @@ static struct kunit_case tpm2_space_exhaustion_cases[] = {
 	KUNIT_CASE(tpm2_space_victim_order),
 	KUNIT_CASE(tpm2_space_waits_for_grace),
 	KUNIT_CASE(tpm2_space_wait_is_bounded),
+	KUNIT_CASE(tpm2_space_wait_runs_on_rm_clock),
 	KUNIT_CASE(tpm2_space_session_memory_is_not_evicted_for),
 	KUNIT_CASE(tpm2_space_tombstones),
 	KUNIT_CASE(tpm2_space_regap_before_the_limit),
@@ -1804,7 +1853,7 @@ static void tpm2_space_expired_head_does_not_block(struct kunit *test)
 	/* in line, with no command in flight and its time long up */
 	stale = space_open(test);
 	mutex_lock(&ctx->chip->tpm_mutex);
-	stale->wait_deadline = jiffies - msecs_to_jiffies(1000);
+	stale->wait_deadline = tpm2_rm_now() - msecs_to_jiffies(1000);
 	list_add_tail(&stale->wait_node, &rm->waiters);
 	mutex_unlock(&ctx->chip->tpm_mutex);
 
