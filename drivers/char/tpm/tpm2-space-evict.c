@@ -257,7 +257,7 @@ void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
 			    victim->handle);
 	tpm2_rm_flush(chip, victim->handle);
 	atomic_long_inc(&chip->rm->stats.evictions);
-	tpm2_rm_session_forget(victim);
+	tpm2_rm_session_forget(chip->rm, victim);
 }
 
 /**
@@ -293,16 +293,11 @@ void tpm2_rm_session_freed(struct tpm2_rm_chip *rm)
 void tpm2_rm_make_room_for_kernel(struct tpm_chip *chip)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
-	struct tpm2_rm_session *sess, *victim;
-	unsigned int known = 0;
+	struct tpm2_rm_session *victim;
 	unsigned long now;
 
 	lockdep_assert_held(&chip->tpm_mutex);
-	if (!rm || !rm->active_max)
-		return;
-	list_for_each_entry(sess, &rm->sessions, chip_node)
-		known++;
-	if (known < rm->active_max)
+	if (!rm || !rm->active_max || rm->nr_sessions < rm->active_max)
 		return;
 	/* a session idle for the grace period first, as for a file */
 	now = tpm2_rm_now();

@@ -53,13 +53,16 @@ void tpm2_rm_read_limits(struct tpm_chip *chip)
  * @rm: the chip's resource manager
  * @sess: the session; @sess->blob is the context the TPM just returned
  *
- * Keeps the chip's list in the order of the contexts' sequence numbers.
+ * Keeps the chip's list in the order of the contexts' sequence numbers,
+ * and @rm->seq_floor below every saved one.
  */
 void tpm2_rm_saved(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess)
 {
 	sess->seq = get_unaligned_be64(sess->blob);
 	if (sess->seq > rm->newest_seq)
 		rm->newest_seq = sess->seq;
+	if (sess->seq < rm->seq_floor)
+		rm->seq_floor = sess->seq;
 	list_move_tail(&sess->chip_node, &rm->sessions);
 }
 
@@ -74,9 +77,11 @@ struct tpm2_rm_session *tpm2_rm_oldest_saved(struct tpm2_rm_chip *rm)
 {
 	struct tpm2_rm_session *sess;
 
-	list_for_each_entry(sess, &rm->sessions, chip_node)
+	list_for_each_entry(sess, &rm->sessions, chip_node) {
+		tpm2_rm_walk_step();
 		if (tpm2_rm_session_is_saved(sess) && sess->blob)
 			return sess;
+	}
 	return NULL;
 }
 
@@ -93,14 +98,25 @@ static u32 gap_margin(struct tpm2_rm_chip *rm)
  * tpm2_rm_gap_due() - is the oldest saved session close to the gap limit?
  * @rm: the chip's resource manager
  *
+ * Runs after every command. No saved context is older than
+ * @rm->seq_floor, so only when the newest has run far enough ahead of that
+ * is the oldest looked for, and the floor raised to it.
+ *
  * Return: true if it should be re-gapped now.
  */
 bool tpm2_rm_gap_due(struct tpm2_rm_chip *rm)
 {
-	struct tpm2_rm_session *oldest = tpm2_rm_oldest_saved(rm);
+	struct tpm2_rm_session *oldest;
+	u32 limit;
 
-	return oldest && rm->gap_max > gap_margin(rm) &&
-	       rm->newest_seq - oldest->seq >= rm->gap_max - gap_margin(rm);
+	if (rm->gap_max <= gap_margin(rm))
+		return false;
+	limit = rm->gap_max - gap_margin(rm);
+	if (rm->newest_seq - rm->seq_floor < limit)
+		return false;
+	oldest = tpm2_rm_oldest_saved(rm);
+	rm->seq_floor = oldest ? oldest->seq : rm->newest_seq;
+	return oldest && rm->newest_seq - oldest->seq >= limit;
 }
 
 /*
@@ -112,7 +128,7 @@ static void regap_lost(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 {
 	if (loaded)
 		tpm2_rm_flush(chip, sess->handle);
-	tpm2_rm_session_forget(sess);
+	tpm2_rm_session_forget(chip->rm, sess);
 }
 
 /*

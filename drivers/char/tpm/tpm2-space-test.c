@@ -2482,6 +2482,215 @@ static struct kunit_suite tpm2_space_robust_suite = {
 	.test_cases = tpm2_space_robust_cases,
 };
 
+/* ------------------------------------------------------------------ */
+/* The session state machine, and what a command costs                 */
+/* ------------------------------------------------------------------ */
+
+/* The space's record of @handle is in @state; returns it. */
+static struct tpm2_rm_session *expect_state(struct kunit *test,
+					    struct tpm_space *space, u32 handle,
+					    enum tpm2_rm_session_state state)
+{
+	struct tpm2_rm_session *sess = tpm2_rm_session_find(space, handle);
+
+	KUNIT_ASSERT_NOT_NULL(test, sess);
+	KUNIT_EXPECT_EQ(test, sess->state, state);
+	return sess;
+}
+
+/* The counts the state machine keeps, and the TPM's view of them. */
+static void expect_counts(struct kunit *test, struct tpm_space *space,
+			  unsigned int live, unsigned int tombstones,
+			  unsigned int known, unsigned int abandoned)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_chip *rm = ctx->chip->rm;
+
+	KUNIT_EXPECT_EQ(test, space->nr_sessions, live);
+	KUNIT_EXPECT_EQ(test, space->nr_tombstones, tombstones);
+	KUNIT_EXPECT_EQ(test, rm->nr_sessions, known);
+	KUNIT_EXPECT_EQ(test, rm->nr_abandoned, abandoned);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&space->sessions),
+			live + tombstones);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&rm->sessions), known);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&rm->abandoned), abandoned);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), known);
+}
+
+/*
+ * One session through every state, each move made by a real command:
+ * held after StartAuthSession and after use, client-saved after the
+ * client's ContextSave, held again after its ContextLoad, abandoned when
+ * its file closes, held by the file of the same user that loads it, a
+ * tombstone when /dev/tpmN flushes it, gone once its owner is told.
+ */
+static void tpm2_space_session_lifecycle(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_chip *rm = ctx->chip->rm;
+	struct tpm_space *a = space_open(test);
+	struct tpm_space *b;
+	struct tpm_buf cmd;
+	u32 s, s2, len;
+	u8 blob[64];
+
+	s = space_start_session(test, a, TPM2_SE_HMAC);
+	expect_state(test, a, s, TPM2_RM_HELD);
+	expect_counts(test, a, 1, 0, 1, 0);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s), TPM2_RC_SUCCESS);
+	expect_state(test, a, s, TPM2_RM_HELD);
+
+	len = space_context_save(test, a, s, blob);
+	expect_state(test, a, s, TPM2_RM_CLIENT_SAVED);
+	expect_counts(test, a, 1, 0, 1, 0);
+	space_context_load(test, a, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	expect_state(test, a, s, TPM2_RM_HELD);
+
+	len = space_context_save(test, a, s, blob);
+	space_close(a);
+	KUNIT_ASSERT_NOT_NULL(test, tpm2_rm_session_lookup(rm, s));
+	KUNIT_EXPECT_EQ(test, tpm2_rm_session_lookup(rm, s)->state,
+			TPM2_RM_ABANDONED);
+	KUNIT_EXPECT_EQ(test, rm->nr_sessions, 1);
+	KUNIT_EXPECT_EQ(test, rm->nr_abandoned, 1);
+
+	b = space_open(test);
+	space_context_load(test, b, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	expect_state(test, b, s, TPM2_RM_HELD);
+	expect_counts(test, b, 1, 0, 1, 0);
+
+	build_one_handle(test, &cmd, TPM2_CC_FLUSH_CONTEXT, s);
+	outside_send(test, &cmd);
+	KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	expect_state(test, b, s, TPM2_RM_STALE);
+	expect_counts(test, b, 0, 1, 0, 0);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_session_lookup(rm, s));
+	expect_told_without_tpm(test, b, s);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_session_find(b, s));
+	expect_counts(test, b, 0, 0, 0, 0);
+
+	s2 = space_start_session(test, b, TPM2_SE_HMAC);
+	build_one_handle(test, &cmd, TPM2_CC_FLUSH_CONTEXT, s2);
+	space_send_ok(test, b, &cmd);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_session_find(b, s2));
+	expect_counts(test, b, 0, 0, 0, 0);
+	expect_no_slot_held(test);
+}
+
+/*
+ * A move the table does not allow warns (once) and changes nothing: not
+ * the state, not the lists, not the counts. The session works on.
+ */
+static void tpm2_space_illegal_session_move(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_chip *rm = ctx->chip->rm;
+	struct tpm_space *a = space_open(test);
+	struct tpm_space *b = space_open(test);
+	struct tpm2_rm_session *sess;
+	bool moved[4];
+	u32 s;
+
+	s = space_start_session(test, a, TPM2_SE_HMAC);
+	sess = expect_state(test, a, s, TPM2_RM_HELD);
+
+	mutex_lock(&ctx->chip->tpm_mutex);
+	/* a client saves only a session loaded for its ContextSave */
+	moved[0] = tpm2_rm_session_set_state(rm, sess, TPM2_RM_CLIENT_SAVED,
+					     NULL);
+	/* a session never changes spaces while it has one */
+	moved[1] = tpm2_rm_session_set_state(rm, sess, TPM2_RM_LOADED, b);
+	moved[2] = tpm2_rm_session_set_state(rm, sess, TPM2_RM_NEW, NULL);
+	moved[3] = tpm2_rm_session_set_state(rm, sess, TPM2_RM_NR_STATES,
+					     NULL);
+	mutex_unlock(&ctx->chip->tpm_mutex);
+
+	KUNIT_EXPECT_FALSE(test, moved[0]);
+	KUNIT_EXPECT_FALSE(test, moved[1]);
+	KUNIT_EXPECT_FALSE(test, moved[2]);
+	KUNIT_EXPECT_FALSE(test, moved[3]);
+	KUNIT_EXPECT_PTR_EQ(test, expect_state(test, a, s, TPM2_RM_HELD), sess);
+	KUNIT_EXPECT_PTR_EQ(test, sess->space, a);
+	KUNIT_EXPECT_PTR_EQ(test, tpm2_rm_session_lookup(rm, s), sess);
+	expect_counts(test, a, 1, 0, 1, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&b->sessions));
+	KUNIT_EXPECT_EQ(test, b->nr_sessions, 0);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s), TPM2_RC_SUCCESS);
+	expect_no_slot_held(test);
+}
+
+/* GetRandom without sessions: it names no context of the space. */
+static u32 plain_command_cost(struct kunit *test, struct tpm_space *space)
+{
+	unsigned long before = tpm2_rm_walk_steps;
+	struct tpm_buf b;
+	bool allocated;
+
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_RANDOM);
+	tpm_buf_append_u16(&b, 8);
+	fail_nth_alloc(1);
+	space_send_ok(test, space, &b);
+	allocated = fail_nth_done();
+	KUNIT_EXPECT_FALSE_MSG(test, allocated,
+			       "a command naming no context allocated");
+	return tpm2_rm_walk_steps - before;
+}
+
+/*
+ * What the resource manager does around a command that names no context
+ * of the space does not grow with what the space holds: the list entries
+ * its tables look at are as many (none) in an empty space as in one with
+ * 64 objects, 16 sessions and 8 tombstones, and it allocates nothing.
+ */
+static void tpm2_space_idle_contexts_cost_nothing(struct kunit *test)
+{
+	struct tpm_space *empty = space_open(test);
+	struct tpm_space *full = space_open(test);
+	struct tpm_buf b;
+	unsigned int i;
+	u32 handles[24];
+
+	skip_without_fault_injection(test);
+	for (i = 0; i < 64; i++)
+		space_create_primary(test, full);
+	/*
+	 * Tombstones: sessions flushed through /dev/tpmN, whose handles no
+	 * new session has taken since, which would end them.
+	 */
+	param_set(test, &tpm2_space_max_sessions, 24);
+	for (i = 0; i < 24; i++)
+		handles[i] = space_start_session(test, full, TPM2_SE_HMAC);
+	for (i = 0; i < 8; i++) {
+		build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, handles[i]);
+		outside_send(test, &b);
+		KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	}
+	KUNIT_ASSERT_EQ(test, full->nr_objects, 64);
+	KUNIT_ASSERT_EQ(test, full->nr_sessions, 16);
+	KUNIT_ASSERT_EQ(test, full->nr_tombstones, 8);
+
+	KUNIT_EXPECT_EQ(test, plain_command_cost(test, empty), 0);
+	KUNIT_EXPECT_EQ(test, plain_command_cost(test, full), 0);
+	KUNIT_EXPECT_EQ(test, full->nr_tombstones, 8);
+	expect_no_slot_held(test);
+}
+
+static struct kunit_case tpm2_space_session_cases[] = {
+	KUNIT_CASE(tpm2_space_session_lifecycle),
+	KUNIT_CASE(tpm2_space_illegal_session_move),
+	KUNIT_CASE(tpm2_space_idle_contexts_cost_nothing),
+	{}
+};
+
+static struct kunit_suite tpm2_space_session_suite = {
+	.name = "tpm2_space_session",
+	.init = tpm2_space_test_init,
+	.test_cases = tpm2_space_session_cases,
+};
+
 kunit_test_suites(&tpm2_fake_model_suite, &tpm2_space_test_suite,
 		  &tpm2_space_exhaustion_suite, &tpm2_space_wait_suite,
-		  &tpm2_space_isolation_suite, &tpm2_space_robust_suite);
+		  &tpm2_space_isolation_suite, &tpm2_space_robust_suite,
+		  &tpm2_space_session_suite);

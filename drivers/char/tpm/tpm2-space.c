@@ -35,6 +35,7 @@ int tpm2_init_space(struct tpm_space *space, unsigned int buf_size)
 	INIT_LIST_HEAD(&space->sessions);
 	space->nr_objects = 0;
 	space->nr_sessions = 0;
+	space->nr_tombstones = 0;
 	space->next_vhandle = 0;
 	space->euid = current_euid();
 	INIT_LIST_HEAD(&space->wait_node);
@@ -90,10 +91,10 @@ static void drop_object(struct tpm2_rm_cmd *cmd, struct tpm_space *space,
 	tpm2_rm_object_del(space, obj);
 }
 
-static void drop_session(struct tpm2_rm_cmd *cmd, struct tpm2_rm_session *sess)
+static void drop_session(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess)
 {
-	cmd_forget_session(cmd, sess);
-	tpm2_rm_session_del(sess);
+	cmd_forget_session(&rm->cmd, sess);
+	tpm2_rm_session_del(rm, sess);
 }
 
 static bool object_is_sequence(struct tpm2_rm_object *obj)
@@ -145,16 +146,16 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 	unsigned int tries = 0;
 	int rc;
 
-	if (!sess || !sess->loaded)
+	if (!sess || sess->state != TPM2_RM_LOADED)
 		return;
 	do {
 		rc = tpm2_rm_save_over(chip, sess->handle, &sess->blob,
 				       &sess->len);
 	} while (rc == TPM2_RC_CONTEXT_GAP && tries++ < TPM2_RM_MAX_LOADED &&
 		 tpm2_rm_regap_oldest(chip));
-	sess->loaded = false;
 	sess->last_used = tpm2_rm_now();
 	if (!rc) {
+		tpm2_rm_session_set_state(chip->rm, sess, TPM2_RM_HELD, NULL);
 		tpm2_rm_saved(chip->rm, sess);
 		return;
 	}
@@ -162,12 +163,12 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 	if (!tpm2_rm_rc_is_lost(rc))
 		tpm2_rm_flush(chip, sess->handle);
 	if (rc == -ENOMEM && sess == cmd->new_sess) {
-		drop_session(cmd, sess);
+		drop_session(chip->rm, sess);
 		cmd->rm_rc = TPM2_RM_LAYER | TPM2_RC_MEMORY;
 		tpm2_rm_session_freed(chip->rm);
 		return;
 	}
-	tpm2_rm_session_bury(sess);
+	tpm2_rm_session_forget(chip->rm, sess);
 }
 
 /**
@@ -232,10 +233,10 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 	u32 handle;
 	int rc;
 
+	if (sess->state == TPM2_RM_LOADED)
+		return 0;
 	if (sess->state != TPM2_RM_HELD)
 		return TPM2_RM_LAYER | ref;
-	if (sess->loaded)
-		return 0;
 	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
 	if (rc == TPM2_RC_CONTEXT_GAP && tpm2_rm_regap_oldest(chip))
 		rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
@@ -245,14 +246,14 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 	}
 	if (!rc) {
 		/* the blob is used up; its buffer takes the next save */
-		sess->loaded = true;
+		tpm2_rm_session_set_state(chip->rm, sess, TPM2_RM_LOADED, NULL);
 		sess->last_used = tpm2_rm_now();
 		return 0;
 	}
 	rm_warn(chip, "loading session", sess->handle, rc);
 	if (!tpm2_rm_rc_is_lost(rc))
 		return rc < 0 ? TPM2_RM_LAYER | ref : TPM2_RM_LAYER | rc;
-	tpm2_rm_session_bury(sess);
+	tpm2_rm_session_forget(chip->rm, sess);
 	return TPM2_RM_LAYER | ref;
 }
 
@@ -260,11 +261,11 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
  * Refuses a session the command cannot use. A tombstone has done its job
  * once its owner has been told.
  */
-static u32 refuse_session(struct tpm2_rm_cmd *cmd,
+static u32 refuse_session(struct tpm2_rm_chip *rm,
 			  struct tpm2_rm_session *sess, u32 ref)
 {
 	if (sess->state == TPM2_RM_STALE)
-		drop_session(cmd, sess);
+		drop_session(rm, sess);
 	return TPM2_RM_LAYER | ref;
 }
 
@@ -311,13 +312,13 @@ static int resolve_names(struct tpm_chip *chip, struct tpm_space *space)
 		if (cmd->obj[i] && cmd->obj[i]->stale)
 			return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_H0 + i);
 		if (cmd->sess[i] && cmd->sess[i]->state != TPM2_RM_HELD)
-			return refuse_session(cmd, cmd->sess[i],
+			return refuse_session(chip->rm, cmd->sess[i],
 					      TPM2_RC_REFERENCE_H0 + i);
 	}
 	for (i = 0; i < cmd->nr_auths; i++)
 		if (cmd->auth_sess[i] &&
 		    cmd->auth_sess[i]->state != TPM2_RM_HELD)
-			return refuse_session(cmd, cmd->auth_sess[i],
+			return refuse_session(chip->rm, cmd->auth_sess[i],
 					      TPM2_RC_REFERENCE_S0 + i);
 	return 0;
 }
@@ -383,7 +384,7 @@ static int prepare_flush(struct tpm_chip *chip, struct tpm_space *space,
 		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_HANDLE |
 				 TPM2_RC_FMT1_P | (1 << TPM2_RC_FMT1_N_SHIFT));
 	if (sess->state == TPM2_RM_STALE) {
-		tpm2_rm_session_del(sess);
+		tpm2_rm_session_del(chip->rm, sess);
 		return rm_answer(chip, buf, TPM2_RC_SUCCESS);
 	}
 	cmd->flush_sess = sess;
@@ -416,7 +417,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 	/* the space's own session was evicted or lost */
 	sess = tpm2_rm_session_find(space, h);
 	if (sess && sess->state == TPM2_RM_STALE) {
-		tpm2_rm_session_del(sess);
+		tpm2_rm_session_del(rm, sess);
 		return rm_answer(chip, buf, TPM2_RM_LAYER |
 				 TPM2_RC_REFERENCE_H0);
 	}
@@ -647,7 +648,7 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	struct tpm2_rm_cmd *cmd = &rm->cmd;
 	int rc;
 
-	tpm2_rm_trim_tombstones(space);
+	tpm2_rm_trim_tombstones(rm, space);
 	rc = tpm2_rm_parse(chip, buf, bufsiz, cmd);
 	if (rc) {
 		dev_dbg_ratelimited(&chip->dev, "space: refused command 0x%x: 0x%x\n",
@@ -748,11 +749,8 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	tpm2_rm_session_taken(rm, h, cmd->load_sess);
 	sess = cmd->load_sess;
 	if (sess && sess->handle == h) {
-		if (sess->space != space)
-			tpm2_rm_session_claim(space, sess);
 		/* the TPM has used the blob up; its buffer takes the save */
-		sess->state = TPM2_RM_HELD;
-		sess->loaded = true;
+		tpm2_rm_session_set_state(rm, sess, TPM2_RM_LOADED, space);
 		sess->last_used = tpm2_rm_now();
 		return 0;
 	}
@@ -785,8 +783,7 @@ static void commit_client_save(struct tpm_chip *chip,
 	int ctx_len;
 	u8 *copy;
 
-	sess->loaded = false;
-	sess->state = TPM2_RM_CLIENT_SAVED;
+	tpm2_rm_session_set_state(chip->rm, sess, TPM2_RM_CLIENT_SAVED, NULL);
 	sess->last_used = tpm2_rm_now();
 	ctx_len = tpm2_rm_context_len(ctx, len - TPM_HEADER_SIZE);
 	if (ctx_len >= 0 && sess->blob && ctx_len <= sess->len) {
@@ -815,7 +812,7 @@ static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
 	unsigned int i;
 
 	if (cmd->flush_sess) {
-		drop_session(cmd, cmd->flush_sess);
+		drop_session(chip->rm, cmd->flush_sess);
 		freed = true;
 	}
 	if (cmd->cc == TPM2_CC_CONTEXT_SAVE && cmd->sess[0])
@@ -823,7 +820,7 @@ static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
 	for (i = 0; i < cmd->nr_auths; i++) {
 		if (cmd->auth_sess[i] &&
 		    !(cmd->auth_attrs[i] & TPM2_SA_CONTINUE)) {
-			drop_session(cmd, cmd->auth_sess[i]);
+			drop_session(chip->rm, cmd->auth_sess[i]);
 			freed = true;
 		}
 	}
@@ -922,13 +919,13 @@ static void release_sessions(struct tpm_chip *chip, struct tpm_space *space)
 			victim = tpm2_rm_abandon(chip->rm, sess);
 			if (victim) {
 				tpm2_rm_flush(chip, victim->handle);
-				tpm2_rm_session_del(victim);
+				tpm2_rm_session_del(chip->rm, victim);
 			}
 			continue;
 		}
 		if (sess->state == TPM2_RM_HELD)
 			tpm2_rm_flush(chip, sess->handle);
-		tpm2_rm_session_del(sess);
+		tpm2_rm_session_del(chip->rm, sess);
 	}
 }
 
@@ -956,7 +953,7 @@ static void keep_for_flush(struct tpm_chip *chip, struct tpm_space *space)
 
 	list_for_each_entry_safe(sess, tmp, &space->sessions, node) {
 		if (sess->state == TPM2_RM_STALE)
-			tpm2_rm_session_del(sess);
+			tpm2_rm_session_del(chip->rm, sess);
 		else
 			tpm2_rm_abandon(chip->rm, sess);
 	}
@@ -992,7 +989,7 @@ void tpm2_del_space(struct tpm_chip *chip, struct tpm_space *space)
 		mutex_lock(&chip->tpm_mutex);
 		list_del_init(&space->wait_node);
 		list_for_each_entry_safe(sess, stmp, &space->sessions, node)
-			tpm2_rm_session_del(sess);
+			tpm2_rm_session_del(chip->rm, sess);
 		mutex_unlock(&chip->tpm_mutex);
 	}
 	list_for_each_entry_safe(obj, otmp, &space->objects, node)

@@ -55,11 +55,28 @@
 #define TPM2_PT_ACTIVE_SESSIONS_MAX	0x0111
 #define TPM2_PT_CONTEXT_GAP_MAX		0x0114
 
+/*
+ * The life of a session record; tpm2_rm_session_set_state() is the only
+ * way from one state to another (tpm2-space-session.c has the table).
+ * Where the record is listed follows from the state alone:
+ *
+ *  state		space->sessions	rm->abandoned	rm->sessions	counted in
+ *  NEW, GONE		-		-		-		-
+ *  LOADED, HELD,	yes		-		yes		space->nr_sessions,
+ *  CLIENT_SAVED							rm->nr_sessions
+ *  ABANDONED		-		yes		yes		rm->nr_abandoned,
+ *									rm->nr_sessions
+ *  STALE		yes		-		-		space->nr_tombstones
+ */
 enum tpm2_rm_session_state {
-	TPM2_RM_HELD,		/* saved by the resource manager, or loaded */
+	TPM2_RM_NEW,		/* allocated, in no list yet */
+	TPM2_RM_LOADED,		/* in the TPM for the command in flight */
+	TPM2_RM_HELD,		/* saved by the resource manager */
 	TPM2_RM_CLIENT_SAVED,	/* saved by the client, which holds the blob */
 	TPM2_RM_ABANDONED,	/* client-saved, and its file closed */
 	TPM2_RM_STALE,		/* tombstone: evicted or lost */
+	TPM2_RM_GONE,		/* freed: only ever a target */
+	TPM2_RM_NR_STATES
 };
 
 /**
@@ -90,8 +107,7 @@ struct tpm2_rm_object {
  * @space:	owning space, NULL while abandoned
  * @euid:	effective uid of the owning space's opener
  * @handle:	physical handle; a session keeps it across save and load
- * @state:	enum tpm2_rm_session_state
- * @loaded:	loaded in the TPM for the command in flight
+ * @state:	see enum tpm2_rm_session_state
  * @len:	length of @blob
  * @blob:	the saved context that loads now; for a client-saved session
  *		a copy of the client's blob, or its successor after a re-gap.
@@ -112,8 +128,7 @@ struct tpm2_rm_session {
 	struct tpm_space *space;
 	kuid_t euid;
 	u32 handle;
-	u8 state;
-	bool loaded;
+	enum tpm2_rm_session_state state;
 	u16 len;
 	u8 *blob;
 	u64 seq;
@@ -202,12 +217,17 @@ struct tpm2_rm_stats {
  * struct tpm2_rm_chip - chip-wide state of the resource manager
  * @sessions:	every session of every space, and the abandoned ones
  * @abandoned:	abandoned sessions, oldest first
+ * @nr_sessions: entries of @sessions
+ * @nr_abandoned: entries of @abandoned
  * @waiters:	spaces waiting for a session handle, first come first
  * @spare:	session handles given back since the TPM last refused one,
  *		while commands wait
  * @space:	space of the command in flight, or NULL
  * @cmd:	the command in flight
  * @newest_seq:	highest session context sequence number seen
+ * @seq_floor:	no saved session's sequence number is lower, so that the
+ *		context gap needs looking at only when @newest_seq has run
+ *		far enough ahead of it
  * @gap_max:	TPM_PT_CONTEXT_GAP_MAX, 0 until read
  * @active_max:	TPM_PT_ACTIVE_SESSIONS_MAX
  * @outside_cc:	command code of the /dev/tpmN command in flight
@@ -222,11 +242,14 @@ struct tpm2_rm_stats {
 struct tpm2_rm_chip {
 	struct list_head sessions;
 	struct list_head abandoned;
+	unsigned int nr_sessions;
+	unsigned int nr_abandoned;
 	struct list_head waiters;
 	unsigned int spare;
 	struct tpm_space *space;
 	struct tpm2_rm_cmd cmd;
 	u64 newest_seq;
+	u64 seq_floor;
 	u32 gap_max;
 	u32 active_max;
 	u32 outside_cc;
@@ -259,20 +282,43 @@ void *tpm2_rm_memdup(const void *src, size_t len);
 void tpm2_rm_object_del(struct tpm_space *space, struct tpm2_rm_object *obj);
 struct tpm2_rm_session *tpm2_rm_session_find(struct tpm_space *space,
 					     u32 handle);
+struct tpm2_rm_session *tpm2_rm_session_lookup(struct tpm2_rm_chip *rm,
+					       u32 handle);
+
+/* tpm2-space-session.c */
+bool tpm2_rm_session_set_state(struct tpm2_rm_chip *rm,
+			       struct tpm2_rm_session *sess,
+			       enum tpm2_rm_session_state new,
+			       struct tpm_space *space);
 struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
 					    struct tpm_space *space,
 					    u32 handle);
-void tpm2_rm_session_del(struct tpm2_rm_session *sess);
-void tpm2_rm_session_bury(struct tpm2_rm_session *sess);
-void tpm2_rm_session_forget(struct tpm2_rm_session *sess);
-void tpm2_rm_trim_tombstones(struct tpm_space *space);
+void tpm2_rm_session_del(struct tpm2_rm_chip *rm,
+			 struct tpm2_rm_session *sess);
+void tpm2_rm_session_forget(struct tpm2_rm_chip *rm,
+			    struct tpm2_rm_session *sess);
+void tpm2_rm_trim_tombstones(struct tpm2_rm_chip *rm,
+			     struct tpm_space *space);
 bool tpm2_rm_session_is_saved(const struct tpm2_rm_session *sess);
-void tpm2_rm_session_claim(struct tpm_space *space,
-			   struct tpm2_rm_session *sess);
 struct tpm2_rm_session *tpm2_rm_abandon(struct tpm2_rm_chip *rm,
 					struct tpm2_rm_session *sess);
-struct tpm2_rm_session *tpm2_rm_session_lookup(struct tpm2_rm_chip *rm,
-					       u32 handle);
+
+/*
+ * List entries the walks of the tables looked at, with the KUnit suite
+ * built in: its measure of the work a command costs.
+ */
+#ifdef CONFIG_TCG_TPM2_SPACE_KUNIT_TEST
+extern unsigned long tpm2_rm_walk_steps;
+
+static inline void tpm2_rm_walk_step(void)
+{
+	tpm2_rm_walk_steps++;
+}
+#else
+static inline void tpm2_rm_walk_step(void)
+{
+}
+#endif
 
 /* tpm2-space-swap.c */
 int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle);
