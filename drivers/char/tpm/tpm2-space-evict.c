@@ -69,6 +69,7 @@ bool tpm2_rm_in_use(const struct tpm2_rm_chip *rm,
 	const struct tpm2_rm_cmd *cmd = &rm->cmd;
 	unsigned int i;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (!rm->space)
 		return false;
 	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
@@ -253,6 +254,7 @@ unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
  */
 void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
 {
+	lockdep_assert_held(&chip->tpm_mutex);
 	dev_dbg_ratelimited(&chip->dev, "space: evicting session 0x%08x\n",
 			    victim->handle);
 	tpm2_rm_flush(chip, victim->handle);

@@ -19,6 +19,7 @@
  * the current blob instead.
  */
 
+#include <linux/lockdep.h>
 #include <linux/unaligned.h>
 #include "tpm2-space.h"
 
@@ -38,6 +39,7 @@ void tpm2_rm_read_limits(struct tpm_chip *chip)
 	struct tpm2_rm_chip *rm = chip->rm;
 	u32 value;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	rm->gap_max = TPM2_RM_DEFAULT_GAP_MAX;
 	rm->active_max = TPM2_RM_DEFAULT_ACTIVE_MAX;
 	if (!tpm2_get_tpm_pt(chip, TPM2_PT_CONTEXT_GAP_MAX, &value, NULL) &&
@@ -58,6 +60,7 @@ void tpm2_rm_read_limits(struct tpm_chip *chip)
  */
 void tpm2_rm_saved(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess)
 {
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	sess->seq = get_unaligned_be64(sess->blob);
 	if (sess->seq > rm->newest_seq)
 		rm->newest_seq = sess->seq;
@@ -109,6 +112,7 @@ bool tpm2_rm_gap_due(struct tpm2_rm_chip *rm)
 	struct tpm2_rm_session *oldest;
 	u32 limit;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (rm->gap_max <= gap_margin(rm))
 		return false;
 	limit = rm->gap_max - gap_margin(rm);
@@ -178,6 +182,7 @@ bool tpm2_rm_regap_oldest(struct tpm_chip *chip)
 	struct tpm2_rm_session *sess;
 	int rc;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	list_for_each_entry(sess, &rm->sessions, chip_node) {
 		if (!tpm2_rm_session_is_saved(sess) || !sess->blob ||
 		    tpm2_rm_in_use(rm, sess))

@@ -41,6 +41,7 @@ void tpm2_rm_session_taken(struct tpm2_rm_chip *rm, u32 handle,
 {
 	struct tpm2_rm_session *sess, *tmp;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	list_for_each_entry_safe(sess, tmp, &rm->sessions, chip_node)
 		if (sess->handle == handle && sess != keep)
 			tpm2_rm_session_forget(rm, sess);
@@ -59,6 +60,7 @@ void tpm2_rm_forget_all(struct tpm2_rm_chip *rm)
 {
 	struct tpm2_rm_session *sess, *tmp;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (list_empty(&rm->sessions))
 		return;
 	list_for_each_entry_safe(sess, tmp, &rm->sessions, chip_node)

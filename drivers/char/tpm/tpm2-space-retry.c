@@ -94,8 +94,10 @@ static void wake_waiter(struct tpm_space *space, unsigned int why)
  */
 void tpm2_rm_wake_head(struct tpm2_rm_chip *rm, unsigned int why)
 {
-	struct tpm_space *head = head_of_line(rm, tpm2_rm_now());
+	struct tpm_space *head;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
+	head = head_of_line(rm, tpm2_rm_now());
 	if (head)
 		wake_waiter(head, why);
 }
@@ -243,6 +245,7 @@ int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	ssize_t n;
 	int rc;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	for (resends = 0; cmd->resend && resends < TPM2_RM_MAX_RESENDS;
 	     resends++) {
 		rc = make_room(chip, space, buf, response_code(buf, *len));

@@ -11,7 +11,7 @@
  */
 
 #include <linux/cred.h>
-#include <linux/jiffies.h>
+#include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/unaligned.h>
@@ -701,6 +701,7 @@ int tpm2_prepare_space(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 {
 	int rc;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	if (!space) {
 		tpm2_rm_outside_prepare(chip->rm, buf, bufsiz);
 		return 0;
@@ -862,6 +863,7 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 	u32 rc = TPM2_RC_FAILURE;
 	int ret;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	if (!space) {
 		tpm2_rm_outside_commit(rm, buf, *bufsiz);
 		return 0;
@@ -900,6 +902,7 @@ void tpm2_flush_space(struct tpm_chip *chip)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	if (!rm || !rm->space)
 		return;
 	tpm2_rm_put_back(chip, &rm->cmd);
