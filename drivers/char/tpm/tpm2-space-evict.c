@@ -67,19 +67,15 @@ bool tpm2_rm_in_use(const struct tpm2_rm_chip *rm,
 		    const struct tpm2_rm_session *sess)
 {
 	const struct tpm2_rm_cmd *cmd = &rm->cmd;
-	unsigned int i;
+	unsigned int ref;
 
 	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (!rm->space)
 		return false;
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		if (cmd->sess[i] == sess)
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		if (cmd->sess[ref] == sess)
 			return true;
-	for (i = 0; i < TPM2_RM_MAX_AUTHS; i++)
-		if (cmd->auth_sess[i] == sess)
-			return true;
-	return sess == cmd->load_sess || sess == cmd->flush_sess ||
-	       sess == cmd->new_sess;
+	return false;
 }
 
 static unsigned long grace(void)

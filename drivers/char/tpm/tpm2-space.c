@@ -58,30 +58,21 @@ static void rm_warn(struct tpm_chip *chip, const char *what, u32 handle,
 static void cmd_forget_object(struct tpm2_rm_cmd *cmd,
 			      struct tpm2_rm_object *obj)
 {
-	unsigned int i;
+	unsigned int ref;
 
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		if (cmd->obj[i] == obj)
-			cmd->obj[i] = NULL;
-	if (cmd->new_obj == obj)
-		cmd->new_obj = NULL;
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		if (cmd->obj[ref] == obj)
+			cmd->obj[ref] = NULL;
 }
 
 static void cmd_forget_session(struct tpm2_rm_cmd *cmd,
 			       struct tpm2_rm_session *sess)
 {
-	unsigned int i;
+	unsigned int ref;
 
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		if (cmd->sess[i] == sess)
-			cmd->sess[i] = NULL;
-	for (i = 0; i < TPM2_RM_MAX_AUTHS; i++)
-		if (cmd->auth_sess[i] == sess)
-			cmd->auth_sess[i] = NULL;
-	if (cmd->load_sess == sess)
-		cmd->load_sess = NULL;
-	if (cmd->new_sess == sess)
-		cmd->new_sess = NULL;
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		if (cmd->sess[ref] == sess)
+			cmd->sess[ref] = NULL;
 }
 
 static void drop_object(struct tpm2_rm_cmd *cmd, struct tpm_space *space,
@@ -127,7 +118,8 @@ static void put_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 	}
 	tpm2_rm_flush(chip, obj->phandle);
 	obj->phandle = 0;
-	if (rc == -ENOMEM && obj == cmd->new_obj && chip->rm->space) {
+	if (rc == -ENOMEM && obj == cmd->obj[TPM2_RM_REF_NEW] &&
+	    chip->rm->space) {
 		drop_object(cmd, chip->rm->space, obj);
 		cmd->rm_rc = TPM2_RM_LAYER | TPM2_RC_MEMORY;
 	}
@@ -162,7 +154,7 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 	rm_warn(chip, "saving session", sess->handle, rc);
 	if (!tpm2_rm_rc_is_lost(rc))
 		tpm2_rm_flush(chip, sess->handle);
-	if (rc == -ENOMEM && sess == cmd->new_sess) {
+	if (rc == -ENOMEM && sess == cmd->sess[TPM2_RM_REF_NEW]) {
 		drop_session(chip->rm, sess);
 		cmd->rm_rc = TPM2_RM_LAYER | TPM2_RC_MEMORY;
 		tpm2_rm_session_freed(chip->rm);
@@ -178,18 +170,14 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
  */
 void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
 {
-	unsigned int i;
+	unsigned int ref;
 
 	lockdep_assert_held(&chip->tpm_mutex);
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		put_object(chip, cmd, cmd->obj[i]);
-	put_object(chip, cmd, cmd->new_obj);
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		put_session(chip, cmd, cmd->sess[i]);
-	for (i = 0; i < TPM2_RM_MAX_AUTHS; i++)
-		put_session(chip, cmd, cmd->auth_sess[i]);
-	put_session(chip, cmd, cmd->load_sess);
-	put_session(chip, cmd, cmd->new_sess);
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		put_object(chip, cmd, cmd->obj[ref]);
+	/* only loaded ones: a FlushContext's session never is */
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		put_session(chip, cmd, cmd->sess[ref]);
 	/* a ContextLoad's context that no new object took */
 	kfree(cmd->load_blob);
 	cmd->load_blob = NULL;
@@ -305,7 +293,7 @@ static int resolve_names(struct tpm_chip *chip, struct tpm_space *space)
 		sess = tpm2_rm_session_find(space, cmd->auth[i]);
 		if (!sess)
 			return tpm2_rm_session_rc(i);
-		cmd->auth_sess[i] = sess;
+		cmd->sess[TPM2_RM_REF_AUTH + i] = sess;
 	}
 
 	for (i = 0; i < cmd->nr_handles; i++) {
@@ -316,9 +304,10 @@ static int resolve_names(struct tpm_chip *chip, struct tpm_space *space)
 					      TPM2_RC_REFERENCE_H0 + i);
 	}
 	for (i = 0; i < cmd->nr_auths; i++)
-		if (cmd->auth_sess[i] &&
-		    cmd->auth_sess[i]->state != TPM2_RM_HELD)
-			return refuse_session(chip->rm, cmd->auth_sess[i],
+		if (cmd->sess[TPM2_RM_REF_AUTH + i] &&
+		    cmd->sess[TPM2_RM_REF_AUTH + i]->state != TPM2_RM_HELD)
+			return refuse_session(chip->rm,
+					      cmd->sess[TPM2_RM_REF_AUTH + i],
 					      TPM2_RC_REFERENCE_S0 + i);
 	return 0;
 }
@@ -348,9 +337,9 @@ static int load_named(struct tpm_chip *chip, u8 *buf)
 		}
 	}
 	for (i = 0; i < cmd->nr_auths; i++) {
-		if (!cmd->auth_sess[i])
+		if (!cmd->sess[TPM2_RM_REF_AUTH + i])
 			continue;
-		rc = get_session(chip, cmd->auth_sess[i],
+		rc = get_session(chip, cmd->sess[TPM2_RM_REF_AUTH + i],
 				 TPM2_RC_REFERENCE_S0 + i);
 		if (rc)
 			return rc;
@@ -387,7 +376,7 @@ static int prepare_flush(struct tpm_chip *chip, struct tpm_space *space,
 		tpm2_rm_session_del(chip->rm, sess);
 		return rm_answer(chip, buf, TPM2_RC_SUCCESS);
 	}
-	cmd->flush_sess = sess;
+	cmd->sess[TPM2_RM_REF_FLUSH] = sess;
 	return 0;
 }
 
@@ -436,7 +425,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 				 TPM2_RC_SESSION_MEMORY);
 	if (sess && tpm2_rm_substitute(sess, buf, cmd))
 		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_CMD_SIZE);
-	cmd->load_sess = sess;
+	cmd->sess[TPM2_RM_REF_LOAD] = sess;
 	if (sess)
 		return 0;
 	/* a buffer for the new record's saves, before the TPM uses it up */
@@ -660,7 +649,7 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		tpm2_rm_read_limits(chip);
 	cmd->bufsiz = bufsiz;
 	rc = prepare_special(chip, space, buf, bufsiz);
-	if (rc || cmd->flush_sess)
+	if (rc || cmd->sess[TPM2_RM_REF_FLUSH])
 		goto out;
 
 	rc = resolve_names(chip, space);
@@ -739,7 +728,7 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 		obj->len = cmd->load_len;
 		obj->dirty = !obj->blob;
 		cmd->load_blob = NULL;
-		cmd->new_obj = obj;
+		cmd->obj[TPM2_RM_REF_NEW] = obj;
 		put_unaligned_be32(obj->vhandle, buf + TPM_HEADER_SIZE);
 		return 0;
 	}
@@ -747,8 +736,8 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 		return 0;
 
 	/* another record of the handle is stale: its session is gone */
-	tpm2_rm_session_taken(rm, h, cmd->load_sess);
-	sess = cmd->load_sess;
+	tpm2_rm_session_taken(rm, h, cmd->sess[TPM2_RM_REF_LOAD]);
+	sess = cmd->sess[TPM2_RM_REF_LOAD];
 	if (sess && sess->handle == h) {
 		/* the TPM has used the blob up; its buffer takes the save */
 		tpm2_rm_session_set_state(rm, sess, TPM2_RM_LOADED, space);
@@ -768,7 +757,7 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	sess->blob = cmd->load_blob;
 	sess->len = cmd->load_len;
 	cmd->load_blob = NULL;
-	cmd->new_sess = sess;
+	cmd->sess[TPM2_RM_REF_NEW] = sess;
 	return 0;
 }
 
@@ -812,16 +801,16 @@ static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
 	bool freed = false;
 	unsigned int i;
 
-	if (cmd->flush_sess) {
-		drop_session(chip->rm, cmd->flush_sess);
+	if (cmd->sess[TPM2_RM_REF_FLUSH]) {
+		drop_session(chip->rm, cmd->sess[TPM2_RM_REF_FLUSH]);
 		freed = true;
 	}
 	if (cmd->cc == TPM2_CC_CONTEXT_SAVE && cmd->sess[0])
 		commit_client_save(chip, cmd->sess[0], buf, len);
 	for (i = 0; i < cmd->nr_auths; i++) {
-		if (cmd->auth_sess[i] &&
+		if (cmd->sess[TPM2_RM_REF_AUTH + i] &&
 		    !(cmd->auth_attrs[i] & TPM2_SA_CONTINUE)) {
-			drop_session(chip->rm, cmd->auth_sess[i]);
+			drop_session(chip->rm, cmd->sess[TPM2_RM_REF_AUTH + i]);
 			freed = true;
 		}
 	}

@@ -137,6 +137,23 @@ struct tpm2_rm_session {
 	unsigned long last_used;
 };
 
+/*
+ * The references of a command to the space's objects and sessions, one
+ * table for all: putting back what was loaded, telling whether a session
+ * is in use and forgetting a record all walk every one of them, from 0 to
+ * TPM2_RM_NR_REFS. Handle i of the handle area is reference i.
+ */
+enum tpm2_rm_ref {
+	TPM2_RM_REF_HANDLE,	/* + i: named by handle i */
+	TPM2_RM_REF_AUTH = TPM2_RM_REF_HANDLE + TPM2_RM_MAX_HANDLES,
+				/* + i: session of authorization i */
+	TPM2_RM_REF_LOAD = TPM2_RM_REF_AUTH + TPM2_RM_MAX_AUTHS,
+				/* known session a ContextLoad's blob names */
+	TPM2_RM_REF_FLUSH,	/* the session a FlushContext names */
+	TPM2_RM_REF_NEW,	/* what the TPM returned a new handle for */
+	TPM2_RM_NR_REFS
+};
+
 /**
  * struct tpm2_rm_cmd - what was parsed from, and loaded for, one command
  * @cc:		command code
@@ -149,13 +166,9 @@ struct tpm2_rm_session {
  * @auth:	session handles of the authorization area
  * @auth_attrs:	their sessionAttributes
  * @param_off:	offset of the parameter area
- * @obj:	the space's object named by each handle, or NULL
- * @sess:	the space's session named by each handle, or NULL
- * @auth_sess:	the space's session named by each auth entry, or NULL
- * @load_sess:	known session named by a ContextLoad blob, or NULL
- * @flush_sess:	the space's session a FlushContext names, or NULL
- * @new_obj:	object the TPM returned a handle for, or NULL
- * @new_sess:	new session the TPM returned a handle for, or NULL
+ * @obj:	the objects the command refers to, by enum tpm2_rm_ref, or NULL
+ * @sess:	the sessions the command refers to, by enum tpm2_rm_ref, or
+ *		NULL
  * @bufsiz:	size of the command buffer
  * @resend:	the client's command as written, kept for commands the
  *		resource manager may send again after making room
@@ -175,13 +188,8 @@ struct tpm2_rm_cmd {
 	u32 auth[TPM2_RM_MAX_AUTHS];
 	u8 auth_attrs[TPM2_RM_MAX_AUTHS];
 	u32 param_off;
-	struct tpm2_rm_object *obj[TPM2_RM_MAX_HANDLES];
-	struct tpm2_rm_session *sess[TPM2_RM_MAX_HANDLES];
-	struct tpm2_rm_session *auth_sess[TPM2_RM_MAX_AUTHS];
-	struct tpm2_rm_session *load_sess;
-	struct tpm2_rm_session *flush_sess;
-	struct tpm2_rm_object *new_obj;
-	struct tpm2_rm_session *new_sess;
+	struct tpm2_rm_object *obj[TPM2_RM_NR_REFS];
+	struct tpm2_rm_session *sess[TPM2_RM_NR_REFS];
 	size_t bufsiz;
 	u8 *resend;
 	u8 *load_blob;
