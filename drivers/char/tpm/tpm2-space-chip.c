@@ -43,8 +43,11 @@ void tpm2_rm_chip_free(struct tpm_chip *chip)
 
 	if (!chip->rm)
 		return;
+	/* nobody else can get at it: the lock is for the state machine */
+	mutex_lock(&chip->tpm_mutex);
 	list_for_each_entry_safe(sess, tmp, &chip->rm->abandoned, node)
-		tpm2_rm_session_del(sess);
+		tpm2_rm_session_del(chip->rm, sess);
+	mutex_unlock(&chip->tpm_mutex);
 	kfree(chip->rm);
 	chip->rm = NULL;
 }
@@ -74,6 +77,8 @@ static int space_stats_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(space_stats);
 
 static const char *const session_state_name[] = {
+	[TPM2_RM_NEW] = "new",
+	[TPM2_RM_LOADED] = "loaded",
 	[TPM2_RM_HELD] = "held",
 	[TPM2_RM_CLIENT_SAVED] = "client-saved",
 	[TPM2_RM_ABANDONED] = "abandoned",
@@ -82,7 +87,7 @@ static const char *const session_state_name[] = {
 
 static unsigned int ms_since(unsigned long then)
 {
-	return jiffies_to_msecs(jiffies - then);
+	return jiffies_to_msecs(tpm2_rm_now() - then);
 }
 
 /* One line per session the resource manager knows, oldest context first. */
@@ -93,9 +98,8 @@ static int space_sessions_show(struct seq_file *m, void *unused)
 
 	mutex_lock(&chip->tpm_mutex);
 	list_for_each_entry(sess, &chip->rm->sessions, chip_node)
-		seq_printf(m, "0x%08x %s%s uid %u age_ms %u idle_ms %u seq %llu\n",
+		seq_printf(m, "0x%08x %s uid %u age_ms %u idle_ms %u seq %llu\n",
 			   sess->handle, session_state_name[sess->state],
-			   sess->loaded ? " loaded" : "",
 			   from_kuid_munged(&init_user_ns, sess->euid),
 			   ms_since(sess->created), ms_since(sess->last_used),
 			   sess->seq);
@@ -142,7 +146,7 @@ void tpm2_rm_chip_unregister(struct tpm_chip *chip)
 		list_for_each_entry_safe(sess, tmp, &chip->rm->sessions,
 					 chip_node) {
 			tpm2_rm_flush(chip, sess->handle);
-			tpm2_rm_session_forget(sess);
+			tpm2_rm_session_forget(chip->rm, sess);
 		}
 		tpm2_rm_session_freed(chip->rm);
 		tpm_put_ops(chip);

@@ -67,18 +67,15 @@ bool tpm2_rm_in_use(const struct tpm2_rm_chip *rm,
 		    const struct tpm2_rm_session *sess)
 {
 	const struct tpm2_rm_cmd *cmd = &rm->cmd;
-	unsigned int i;
+	unsigned int ref;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (!rm->space)
 		return false;
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		if (cmd->sess[i] == sess)
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		if (cmd->sess[ref] == sess)
 			return true;
-	for (i = 0; i < TPM2_RM_MAX_AUTHS; i++)
-		if (cmd->auth_sess[i] == sess)
-			return true;
-	return sess == cmd->load_sess || sess == cmd->flush_sess ||
-	       sess == cmd->new_sess;
+	return false;
 }
 
 static unsigned long grace(void)
@@ -253,11 +250,12 @@ unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
  */
 void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
 {
+	lockdep_assert_held(&chip->tpm_mutex);
 	dev_dbg_ratelimited(&chip->dev, "space: evicting session 0x%08x\n",
 			    victim->handle);
 	tpm2_rm_flush(chip, victim->handle);
 	atomic_long_inc(&chip->rm->stats.evictions);
-	tpm2_rm_session_forget(victim);
+	tpm2_rm_session_forget(chip->rm, victim);
 }
 
 /**
@@ -293,18 +291,15 @@ void tpm2_rm_session_freed(struct tpm2_rm_chip *rm)
 void tpm2_rm_make_room_for_kernel(struct tpm_chip *chip)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
-	struct tpm2_rm_session *sess, *victim;
-	unsigned int known = 0;
+	struct tpm2_rm_session *victim;
+	unsigned long now;
 
 	lockdep_assert_held(&chip->tpm_mutex);
-	if (!rm || !rm->active_max)
-		return;
-	list_for_each_entry(sess, &rm->sessions, chip_node)
-		known++;
-	if (known < rm->active_max)
+	if (!rm || !rm->active_max || rm->nr_sessions < rm->active_max)
 		return;
 	/* a session idle for the grace period first, as for a file */
-	victim = tpm2_rm_pick_victim(rm, jiffies) ?: pick(rm, jiffies, 0);
+	now = tpm2_rm_now();
+	victim = tpm2_rm_pick_victim(rm, now) ?: pick(rm, now, 0);
 	if (victim)
 		tpm2_rm_evict(chip, victim);
 }

@@ -19,7 +19,7 @@
  * the current blob instead.
  */
 
-#include <linux/slab.h>
+#include <linux/lockdep.h>
 #include <linux/unaligned.h>
 #include "tpm2-space.h"
 
@@ -39,6 +39,7 @@ void tpm2_rm_read_limits(struct tpm_chip *chip)
 	struct tpm2_rm_chip *rm = chip->rm;
 	u32 value;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	rm->gap_max = TPM2_RM_DEFAULT_GAP_MAX;
 	rm->active_max = TPM2_RM_DEFAULT_ACTIVE_MAX;
 	if (!tpm2_get_tpm_pt(chip, TPM2_PT_CONTEXT_GAP_MAX, &value, NULL) &&
@@ -54,13 +55,17 @@ void tpm2_rm_read_limits(struct tpm_chip *chip)
  * @rm: the chip's resource manager
  * @sess: the session; @sess->blob is the context the TPM just returned
  *
- * Keeps the chip's list in the order of the contexts' sequence numbers.
+ * Keeps the chip's list in the order of the contexts' sequence numbers,
+ * and @rm->seq_floor below every saved one.
  */
 void tpm2_rm_saved(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess)
 {
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	sess->seq = get_unaligned_be64(sess->blob);
 	if (sess->seq > rm->newest_seq)
 		rm->newest_seq = sess->seq;
+	if (sess->seq < rm->seq_floor)
+		rm->seq_floor = sess->seq;
 	list_move_tail(&sess->chip_node, &rm->sessions);
 }
 
@@ -75,9 +80,11 @@ struct tpm2_rm_session *tpm2_rm_oldest_saved(struct tpm2_rm_chip *rm)
 {
 	struct tpm2_rm_session *sess;
 
-	list_for_each_entry(sess, &rm->sessions, chip_node)
+	list_for_each_entry(sess, &rm->sessions, chip_node) {
+		tpm2_rm_walk_step();
 		if (tpm2_rm_session_is_saved(sess) && sess->blob)
 			return sess;
+	}
 	return NULL;
 }
 
@@ -94,14 +101,26 @@ static u32 gap_margin(struct tpm2_rm_chip *rm)
  * tpm2_rm_gap_due() - is the oldest saved session close to the gap limit?
  * @rm: the chip's resource manager
  *
+ * Runs after every command. No saved context is older than
+ * @rm->seq_floor, so only when the newest has run far enough ahead of that
+ * is the oldest looked for, and the floor raised to it.
+ *
  * Return: true if it should be re-gapped now.
  */
 bool tpm2_rm_gap_due(struct tpm2_rm_chip *rm)
 {
-	struct tpm2_rm_session *oldest = tpm2_rm_oldest_saved(rm);
+	struct tpm2_rm_session *oldest;
+	u32 limit;
 
-	return oldest && rm->gap_max > gap_margin(rm) &&
-	       rm->newest_seq - oldest->seq >= rm->gap_max - gap_margin(rm);
+	lockdep_assert_held(&rm->chip->tpm_mutex);
+	if (rm->gap_max <= gap_margin(rm))
+		return false;
+	limit = rm->gap_max - gap_margin(rm);
+	if (rm->newest_seq - rm->seq_floor < limit)
+		return false;
+	oldest = tpm2_rm_oldest_saved(rm);
+	rm->seq_floor = oldest ? oldest->seq : rm->newest_seq;
+	return oldest && rm->newest_seq - oldest->seq >= limit;
 }
 
 /*
@@ -113,15 +132,18 @@ static void regap_lost(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 {
 	if (loaded)
 		tpm2_rm_flush(chip, sess->handle);
-	tpm2_rm_session_forget(sess);
+	tpm2_rm_session_forget(chip->rm, sess);
 }
 
-/* Loads and saves @sess again. Returns 0, a TPM response code or -errno. */
+/*
+ * Loads and saves @sess again. The new context is written over the buffer
+ * of the old one, which the load has used up, so that a re-gap needs no
+ * memory and cannot lose the session for want of it. Returns 0, a TPM
+ * response code or -errno.
+ */
 static int regap(struct tpm_chip *chip, struct tpm2_rm_session *sess)
 {
 	u32 handle;
-	u8 *blob;
-	u16 len;
 	int rc;
 
 	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
@@ -135,14 +157,11 @@ static int regap(struct tpm_chip *chip, struct tpm2_rm_session *sess)
 		return rc;
 	}
 	/* the old blob is used up: from here on, failing loses the session */
-	rc = tpm2_rm_save(chip, handle, &blob, &len);
+	rc = tpm2_rm_save_over(chip, handle, &sess->blob, &sess->len);
 	if (rc) {
 		regap_lost(chip, sess, true);
 		return rc;
 	}
-	kfree(sess->blob);
-	sess->blob = blob;
-	sess->len = len;
 	tpm2_rm_saved(chip->rm, sess);
 	atomic_long_inc(&chip->rm->stats.regaps);
 	return 0;
@@ -163,6 +182,7 @@ bool tpm2_rm_regap_oldest(struct tpm_chip *chip)
 	struct tpm2_rm_session *sess;
 	int rc;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	list_for_each_entry(sess, &rm->sessions, chip_node) {
 		if (!tpm2_rm_session_is_saved(sess) || !sess->blob ||
 		    tpm2_rm_in_use(rm, sess))

@@ -41,9 +41,10 @@ void tpm2_rm_session_taken(struct tpm2_rm_chip *rm, u32 handle,
 {
 	struct tpm2_rm_session *sess, *tmp;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	list_for_each_entry_safe(sess, tmp, &rm->sessions, chip_node)
 		if (sess->handle == handle && sess != keep)
-			tpm2_rm_session_forget(sess);
+			tpm2_rm_session_forget(rm, sess);
 }
 
 /**
@@ -59,10 +60,11 @@ void tpm2_rm_forget_all(struct tpm2_rm_chip *rm)
 {
 	struct tpm2_rm_session *sess, *tmp;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (list_empty(&rm->sessions))
 		return;
 	list_for_each_entry_safe(sess, tmp, &rm->sessions, chip_node)
-		tpm2_rm_session_forget(sess);
+		tpm2_rm_session_forget(rm, sess);
 	/* whoever waits for a handle has a fresh TPM now */
 	tpm2_rm_session_freed(rm);
 }
@@ -127,7 +129,7 @@ void tpm2_rm_outside_commit(struct tpm2_rm_chip *rm, const u8 *buf,
 		sess = tpm2_rm_is_session(rm->outside_arg) ?
 		       tpm2_rm_session_lookup(rm, rm->outside_arg) : NULL;
 		if (sess) {
-			tpm2_rm_session_forget(sess);
+			tpm2_rm_session_forget(rm, sess);
 			tpm2_rm_session_freed(rm);
 		}
 		break;

@@ -76,7 +76,7 @@ static struct tpm_space *head_of_line(struct tpm2_rm_chip *rm,
 
 static bool first_in_line(struct tpm2_rm_chip *rm, struct tpm_space *space)
 {
-	struct tpm_space *head = head_of_line(rm, jiffies);
+	struct tpm_space *head = head_of_line(rm, tpm2_rm_now());
 
 	return !head || head == space;
 }
@@ -94,8 +94,10 @@ static void wake_waiter(struct tpm_space *space, unsigned int why)
  */
 void tpm2_rm_wake_head(struct tpm2_rm_chip *rm, unsigned int why)
 {
-	struct tpm_space *head = head_of_line(rm, jiffies);
+	struct tpm_space *head;
 
+	lockdep_assert_held(&rm->chip->tpm_mutex);
+	head = head_of_line(rm, tpm2_rm_now());
 	if (head)
 		wake_waiter(head, why);
 }
@@ -108,7 +110,7 @@ void tpm2_rm_wake_head(struct tpm2_rm_chip *rm, unsigned int why)
 static void leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space,
 		       bool got_handle)
 {
-	unsigned long now = jiffies;
+	unsigned long now = tpm2_rm_now();
 	struct tpm_space *head, *old_head;
 
 	lockdep_assert_held(&rm->chip->tpm_mutex);
@@ -147,7 +149,7 @@ static bool evict_for(struct tpm_chip *chip, struct tpm_space *space)
 	/* waiting commands get the victims in the order they came */
 	if (!first_in_line(chip->rm, space))
 		return false;
-	victim = tpm2_rm_pick_victim(chip->rm, jiffies);
+	victim = tpm2_rm_pick_victim(chip->rm, tpm2_rm_now());
 	if (!victim)
 		return false;
 	tpm2_rm_evict(chip, victim);
@@ -173,7 +175,7 @@ static bool line_up(struct tpm_chip *chip, struct tpm_space *space, u8 *buf)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
 	struct tpm2_rm_cmd *cmd = &rm->cmd;
-	unsigned long now = jiffies;
+	unsigned long now = tpm2_rm_now();
 
 	lockdep_assert_held(&chip->tpm_mutex);
 	if (!in_line(space)) {
@@ -243,6 +245,7 @@ int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	ssize_t n;
 	int rc;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	for (resends = 0; cmd->resend && resends < TPM2_RM_MAX_RESENDS;
 	     resends++) {
 		rc = make_room(chip, space, buf, response_code(buf, *len));
@@ -345,7 +348,7 @@ int tpm2_space_wait(struct tpm_chip *chip, struct tpm_space *space)
 		return -EAGAIN;
 	space->wait_asked = false;
 	for (;;) {
-		left = (long)(space->wait_until - jiffies);
+		left = (long)(space->wait_until - tpm2_rm_now());
 		if (left <= 0)
 			return 0;
 		left = wait_event_interruptible_timeout(space->wait_wq,
@@ -367,7 +370,7 @@ int tpm2_space_wait(struct tpm_chip *chip, struct tpm_space *space)
 		mutex_lock(&chip->tpm_mutex);
 		WRITE_ONCE(space->wait_wake,
 			   space->wait_wake & ~TPM2_RM_WAKE_HEAD);
-		space->wait_until = wake_time(chip->rm, space, jiffies);
+		space->wait_until = wake_time(chip->rm, space, tpm2_rm_now());
 		mutex_unlock(&chip->tpm_mutex);
 	}
 }

@@ -20,7 +20,7 @@ static void count(atomic_long_t *counter)
 
 /**
  * tpm2_rm_rc_is_lost() - does a load or save error mean the context is gone?
- * @rc: result of tpm2_rm_load() or tpm2_rm_save()
+ * @rc: result of tpm2_rm_load() or tpm2_rm_save_over()
  *
  * A context the TPM rejects as damaged, stale or of a disabled hierarchy
  * will never load again. Errors about TPM resources or the transport may go
@@ -107,33 +107,6 @@ int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle)
 	lockdep_assert_held(&chip->tpm_mutex);
 	count(&chip->rm->stats.context_load);
 	return context_load(chip, blob, len, handle);
-}
-
-/**
- * tpm2_rm_save() - save a context for the resource manager
- * @chip: the chip, with its ops held
- * @handle: the loaded object or session
- * @blob: a new buffer with the TPMS_CONTEXT, on success
- * @len: its length
- *
- * A saved session is no longer loaded; a saved object still is.
- *
- * Return: 0, the TPM response code, or -errno.
- */
-int tpm2_rm_save(struct tpm_chip *chip, u32 handle, u8 **blob, u16 *len)
-{
-	struct tpm_buf tbuf;
-	const u8 *ctx;
-	int rc;
-
-	lockdep_assert_held(&chip->tpm_mutex);
-	count(&chip->rm->stats.context_save);
-	rc = context_save(chip, handle, &tbuf, &ctx, len);
-	if (rc)
-		return rc;
-	*blob = tpm2_rm_memdup(ctx, *len);
-	tpm_buf_destroy(&tbuf);
-	return *blob ? 0 : -ENOMEM;
 }
 
 /**

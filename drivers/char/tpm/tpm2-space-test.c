@@ -26,6 +26,8 @@ struct tpm2_space_test {
 	struct tpm_chip *chip;
 	u8 *buf;		/* like file_priv->data_buffer */
 	unsigned long clock_lag;	/* see test_clock_now() */
+	unsigned long clock_now;	/* see test_clock_ticking() */
+	unsigned long clock_tick;
 };
 
 struct tpm2_test_space {
@@ -1340,10 +1342,10 @@ static void fill_sessions(struct kunit *test, struct tpm_space **spaces,
 
 /*
  * The resource manager's clock, tpm2_rm_now(), runs ctx->clock_lag behind
- * jiffies in the cases that age sessions. The retry path compares against
- * jiffies itself, so the clock starts in the past and is only ever moved
- * on up to the present, never beyond: a session used while it lags looks
- * idle for that long already.
+ * jiffies in the cases that age sessions. The clock starts in the past and
+ * is only ever moved on up to the present, never beyond, so that it never
+ * runs backwards when a case lets it catch up: a session used while it
+ * lags looks idle for that long already.
  */
 static unsigned long test_clock_now(void)
 {
@@ -1369,6 +1371,25 @@ static void clock_advance(struct kunit *test, unsigned int ms)
 
 	KUNIT_ASSERT_LE(test, step, ctx->clock_lag);
 	ctx->clock_lag -= step;
+}
+
+/* A clock that jumps ctx->clock_tick further on at every reading. */
+static unsigned long test_clock_ticking(void)
+{
+	struct tpm2_space_test *ctx = kunit_get_current_test()->priv;
+
+	ctx->clock_now += ctx->clock_tick;
+	return ctx->clock_now;
+}
+
+/* From now on each reading of the resource manager's clock is @ms later. */
+static void clock_start_ticking(struct kunit *test, unsigned int ms)
+{
+	struct tpm2_space_test *ctx = test->priv;
+
+	ctx->clock_now = jiffies;
+	ctx->clock_tick = msecs_to_jiffies(ms);
+	kunit_activate_static_stub(test, tpm2_rm_now, test_clock_ticking);
 }
 
 /* Uses sessions @first to @last of fill_sessions(); each use must work. */
@@ -1532,6 +1553,33 @@ static void tpm2_space_wait_is_bounded(struct kunit *test)
 }
 
 /*
+ * The wait for a session handle is measured on tpm2_rm_now(), like the
+ * idle times: on a clock that jumps 5 s at every reading, a wait of at
+ * most 3 s is over at once, without sleeping for real, and nobody is
+ * evicted, for the grace period is 10 min.
+ */
+static void tpm2_space_wait_runs_on_rm_clock(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *spaces[4], *newcomer;
+	unsigned long start;
+	struct tpm_buf b;
+	u32 handles[64];
+
+	newcomer = exhaust_session_handles(test, 600000, 3000, spaces, handles);
+	clock_start_ticking(test, 5000);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	start = jiffies;
+	space_send(test, newcomer, &b);
+	KUNIT_EXPECT_LT(test, jiffies - start, msecs_to_jiffies(1000));
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_FAKE_RC_SESSION_HANDLES);
+	KUNIT_EXPECT_GE(test, rm_stat(&ctx->chip->rm->stats.waits), 1);
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ctx->chip->rm->waiters));
+	expect_no_slot_held(test);
+}
+
+/*
  * TPM_RC_SESSION_MEMORY means loaded slots held outside the RM: evicting
  * saved sessions cannot help, so the client gets the RM's code at once,
  * although a session has idled past the grace period.
@@ -1611,6 +1659,18 @@ static void tpm2_space_tombstones(struct kunit *test)
 	expect_no_slot_held(test);
 }
 
+/* Is a re-gap due? Asked as the resource manager asks, under tpm_mutex. */
+static bool gap_due(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	bool due;
+
+	mutex_lock(&ctx->chip->tpm_mutex);
+	due = tpm2_rm_gap_due(ctx->chip->rm);
+	mutex_unlock(&ctx->chip->tpm_mutex);
+	return due;
+}
+
 /* Cycles a session of @space @n times; every use must succeed. */
 static void cycle_session(struct kunit *test, struct tpm_space *space,
 			  u32 sess, unsigned int n)
@@ -1634,7 +1694,7 @@ static void tpm2_space_regap_before_the_limit(struct kunit *test)
 	tpm2_fake_set_context_gap(ctx->fake, 32);
 	s_idle = space_start_session(test, idle, TPM2_SE_HMAC);
 	s_busy = space_start_session(test, busy, TPM2_SE_HMAC);
-	KUNIT_EXPECT_FALSE(test, tpm2_rm_gap_due(ctx->chip->rm));
+	KUNIT_EXPECT_FALSE(test, gap_due(test));
 	tpm2_fake_reset_counters(ctx->fake);
 	cycle_session(test, busy, s_busy, 200);
 	KUNIT_EXPECT_GE(test, rm_stat(&ctx->chip->rm->stats.regaps), 5);
@@ -1644,7 +1704,7 @@ static void tpm2_space_regap_before_the_limit(struct kunit *test)
 			200);
 	KUNIT_EXPECT_EQ(test, space_use_session(test, idle, s_idle),
 			TPM2_RC_SUCCESS);
-	KUNIT_EXPECT_FALSE(test, tpm2_rm_gap_due(ctx->chip->rm));
+	KUNIT_EXPECT_FALSE(test, gap_due(test));
 	expect_no_slot_held(test);
 }
 
@@ -1757,6 +1817,7 @@ static struct kunit_case tpm2_space_exhaustion_cases[] = {
 	KUNIT_CASE(tpm2_space_victim_order),
 	KUNIT_CASE(tpm2_space_waits_for_grace),
 	KUNIT_CASE(tpm2_space_wait_is_bounded),
+	KUNIT_CASE(tpm2_space_wait_runs_on_rm_clock),
 	KUNIT_CASE(tpm2_space_session_memory_is_not_evicted_for),
 	KUNIT_CASE(tpm2_space_tombstones),
 	KUNIT_CASE(tpm2_space_regap_before_the_limit),
@@ -1804,7 +1865,7 @@ static void tpm2_space_expired_head_does_not_block(struct kunit *test)
 	/* in line, with no command in flight and its time long up */
 	stale = space_open(test);
 	mutex_lock(&ctx->chip->tpm_mutex);
-	stale->wait_deadline = jiffies - msecs_to_jiffies(1000);
+	stale->wait_deadline = tpm2_rm_now() - msecs_to_jiffies(1000);
 	list_add_tail(&stale->wait_node, &rm->waiters);
 	mutex_unlock(&ctx->chip->tpm_mutex);
 
@@ -2319,6 +2380,39 @@ static void tpm2_space_failing_allocations(struct kunit *test)
 	KUNIT_EXPECT_LT(test, nth, 16);
 }
 
+/*
+ * A re-gap happens after a command of someone else's. With the first
+ * allocation of every such command failing, the idle session that is
+ * re-gapped lives on: the re-gap needs no memory.
+ */
+static void tpm2_space_regap_survives_failing_allocation(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_stats *st = &ctx->chip->rm->stats;
+	struct tpm_space *idle = space_open(test);
+	struct tpm_space *busy = space_open(test);
+	unsigned int i;
+	u32 s_idle, s_busy;
+
+	skip_without_fault_injection(test);
+	tpm2_fake_set_context_gap(ctx->fake, 32);
+	s_idle = space_start_session(test, idle, TPM2_SE_HMAC);
+	s_busy = space_start_session(test, busy, TPM2_SE_HMAC);
+	/* a gap of 32 makes the re-gap due within 32 saves */
+	for (i = 0; i < 40; i++) {
+		fail_nth_alloc(1);
+		KUNIT_ASSERT_EQ(test, space_use_session(test, busy, s_busy),
+				TPM2_RC_SUCCESS);
+		fail_nth_done();
+	}
+	KUNIT_EXPECT_EQ(test, space_use_session(test, idle, s_idle),
+			TPM2_RC_SUCCESS);
+	KUNIT_EXPECT_GE(test, rm_stat(&st->regaps), 1);
+	KUNIT_EXPECT_EQ(test, idle->nr_sessions, 1);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 2);
+	expect_no_slot_held(test);
+}
+
 /* Abandoned sessions are flushed when the chip is unregistered. */
 static void tpm2_space_unregister_flushes_abandoned(struct kunit *test)
 {
@@ -2388,6 +2482,7 @@ static struct kunit_case tpm2_space_robust_cases[] = {
 	KUNIT_CASE(tpm2_space_get_capability_paging),
 	KUNIT_CASE(tpm2_space_new_handle_refused_after_success),
 	KUNIT_CASE_PARAM(tpm2_space_failing_allocations, robust_gen_params),
+	KUNIT_CASE(tpm2_space_regap_survives_failing_allocation),
 	KUNIT_CASE(tpm2_space_unregister_flushes_abandoned),
 	KUNIT_CASE(tpm2_space_close_while_unreachable),
 	{}
@@ -2399,6 +2494,215 @@ static struct kunit_suite tpm2_space_robust_suite = {
 	.test_cases = tpm2_space_robust_cases,
 };
 
+/* ------------------------------------------------------------------ */
+/* The session state machine, and what a command costs                 */
+/* ------------------------------------------------------------------ */
+
+/* The space's record of @handle is in @state; returns it. */
+static struct tpm2_rm_session *expect_state(struct kunit *test,
+					    struct tpm_space *space, u32 handle,
+					    enum tpm2_rm_session_state state)
+{
+	struct tpm2_rm_session *sess = tpm2_rm_session_find(space, handle);
+
+	KUNIT_ASSERT_NOT_NULL(test, sess);
+	KUNIT_EXPECT_EQ(test, sess->state, state);
+	return sess;
+}
+
+/* The counts the state machine keeps, and the TPM's view of them. */
+static void expect_counts(struct kunit *test, struct tpm_space *space,
+			  unsigned int live, unsigned int tombstones,
+			  unsigned int known, unsigned int abandoned)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_chip *rm = ctx->chip->rm;
+
+	KUNIT_EXPECT_EQ(test, space->nr_sessions, live);
+	KUNIT_EXPECT_EQ(test, space->nr_tombstones, tombstones);
+	KUNIT_EXPECT_EQ(test, rm->nr_sessions, known);
+	KUNIT_EXPECT_EQ(test, rm->nr_abandoned, abandoned);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&space->sessions),
+			live + tombstones);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&rm->sessions), known);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&rm->abandoned), abandoned);
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), known);
+}
+
+/*
+ * One session through every state, each move made by a real command:
+ * held after StartAuthSession and after use, client-saved after the
+ * client's ContextSave, held again after its ContextLoad, abandoned when
+ * its file closes, held by the file of the same user that loads it, a
+ * tombstone when /dev/tpmN flushes it, gone once its owner is told.
+ */
+static void tpm2_space_session_lifecycle(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_chip *rm = ctx->chip->rm;
+	struct tpm_space *a = space_open(test);
+	struct tpm_space *b;
+	struct tpm_buf cmd;
+	u32 s, s2, len;
+	u8 blob[64];
+
+	s = space_start_session(test, a, TPM2_SE_HMAC);
+	expect_state(test, a, s, TPM2_RM_HELD);
+	expect_counts(test, a, 1, 0, 1, 0);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s), TPM2_RC_SUCCESS);
+	expect_state(test, a, s, TPM2_RM_HELD);
+
+	len = space_context_save(test, a, s, blob);
+	expect_state(test, a, s, TPM2_RM_CLIENT_SAVED);
+	expect_counts(test, a, 1, 0, 1, 0);
+	space_context_load(test, a, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	expect_state(test, a, s, TPM2_RM_HELD);
+
+	len = space_context_save(test, a, s, blob);
+	space_close(a);
+	KUNIT_ASSERT_NOT_NULL(test, tpm2_rm_session_lookup(rm, s));
+	KUNIT_EXPECT_EQ(test, tpm2_rm_session_lookup(rm, s)->state,
+			TPM2_RM_ABANDONED);
+	KUNIT_EXPECT_EQ(test, rm->nr_sessions, 1);
+	KUNIT_EXPECT_EQ(test, rm->nr_abandoned, 1);
+
+	b = space_open(test);
+	space_context_load(test, b, blob, len);
+	KUNIT_EXPECT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	expect_state(test, b, s, TPM2_RM_HELD);
+	expect_counts(test, b, 1, 0, 1, 0);
+
+	build_one_handle(test, &cmd, TPM2_CC_FLUSH_CONTEXT, s);
+	outside_send(test, &cmd);
+	KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	expect_state(test, b, s, TPM2_RM_STALE);
+	expect_counts(test, b, 0, 1, 0, 0);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_session_lookup(rm, s));
+	expect_told_without_tpm(test, b, s);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_session_find(b, s));
+	expect_counts(test, b, 0, 0, 0, 0);
+
+	s2 = space_start_session(test, b, TPM2_SE_HMAC);
+	build_one_handle(test, &cmd, TPM2_CC_FLUSH_CONTEXT, s2);
+	space_send_ok(test, b, &cmd);
+	KUNIT_EXPECT_NULL(test, tpm2_rm_session_find(b, s2));
+	expect_counts(test, b, 0, 0, 0, 0);
+	expect_no_slot_held(test);
+}
+
+/*
+ * A move the table does not allow warns (once) and changes nothing: not
+ * the state, not the lists, not the counts. The session works on.
+ */
+static void tpm2_space_illegal_session_move(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_chip *rm = ctx->chip->rm;
+	struct tpm_space *a = space_open(test);
+	struct tpm_space *b = space_open(test);
+	struct tpm2_rm_session *sess;
+	bool moved[4];
+	u32 s;
+
+	s = space_start_session(test, a, TPM2_SE_HMAC);
+	sess = expect_state(test, a, s, TPM2_RM_HELD);
+
+	mutex_lock(&ctx->chip->tpm_mutex);
+	/* a client saves only a session loaded for its ContextSave */
+	moved[0] = tpm2_rm_session_set_state(rm, sess, TPM2_RM_CLIENT_SAVED,
+					     NULL);
+	/* a session never changes spaces while it has one */
+	moved[1] = tpm2_rm_session_set_state(rm, sess, TPM2_RM_LOADED, b);
+	moved[2] = tpm2_rm_session_set_state(rm, sess, TPM2_RM_NEW, NULL);
+	moved[3] = tpm2_rm_session_set_state(rm, sess, TPM2_RM_NR_STATES,
+					     NULL);
+	mutex_unlock(&ctx->chip->tpm_mutex);
+
+	KUNIT_EXPECT_FALSE(test, moved[0]);
+	KUNIT_EXPECT_FALSE(test, moved[1]);
+	KUNIT_EXPECT_FALSE(test, moved[2]);
+	KUNIT_EXPECT_FALSE(test, moved[3]);
+	KUNIT_EXPECT_PTR_EQ(test, expect_state(test, a, s, TPM2_RM_HELD), sess);
+	KUNIT_EXPECT_PTR_EQ(test, sess->space, a);
+	KUNIT_EXPECT_PTR_EQ(test, tpm2_rm_session_lookup(rm, s), sess);
+	expect_counts(test, a, 1, 0, 1, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&b->sessions));
+	KUNIT_EXPECT_EQ(test, b->nr_sessions, 0);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s), TPM2_RC_SUCCESS);
+	expect_no_slot_held(test);
+}
+
+/* GetRandom without sessions: it names no context of the space. */
+static u32 plain_command_cost(struct kunit *test, struct tpm_space *space)
+{
+	unsigned long before = tpm2_rm_walk_steps;
+	struct tpm_buf b;
+	bool allocated;
+
+	cmd_init(test, &b, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_RANDOM);
+	tpm_buf_append_u16(&b, 8);
+	fail_nth_alloc(1);
+	space_send_ok(test, space, &b);
+	allocated = fail_nth_done();
+	KUNIT_EXPECT_FALSE_MSG(test, allocated,
+			       "a command naming no context allocated");
+	return tpm2_rm_walk_steps - before;
+}
+
+/*
+ * What the resource manager does around a command that names no context
+ * of the space does not grow with what the space holds: the list entries
+ * its tables look at are as many (none) in an empty space as in one with
+ * 64 objects, 16 sessions and 8 tombstones, and it allocates nothing.
+ */
+static void tpm2_space_idle_contexts_cost_nothing(struct kunit *test)
+{
+	struct tpm_space *empty = space_open(test);
+	struct tpm_space *full = space_open(test);
+	struct tpm_buf b;
+	unsigned int i;
+	u32 handles[24];
+
+	skip_without_fault_injection(test);
+	for (i = 0; i < 64; i++)
+		space_create_primary(test, full);
+	/*
+	 * Tombstones: sessions flushed through /dev/tpmN, whose handles no
+	 * new session has taken since, which would end them.
+	 */
+	param_set(test, &tpm2_space_max_sessions, 24);
+	for (i = 0; i < 24; i++)
+		handles[i] = space_start_session(test, full, TPM2_SE_HMAC);
+	for (i = 0; i < 8; i++) {
+		build_one_handle(test, &b, TPM2_CC_FLUSH_CONTEXT, handles[i]);
+		outside_send(test, &b);
+		KUNIT_ASSERT_EQ(test, rsp_code(test), TPM2_RC_SUCCESS);
+	}
+	KUNIT_ASSERT_EQ(test, full->nr_objects, 64);
+	KUNIT_ASSERT_EQ(test, full->nr_sessions, 16);
+	KUNIT_ASSERT_EQ(test, full->nr_tombstones, 8);
+
+	KUNIT_EXPECT_EQ(test, plain_command_cost(test, empty), 0);
+	KUNIT_EXPECT_EQ(test, plain_command_cost(test, full), 0);
+	KUNIT_EXPECT_EQ(test, full->nr_tombstones, 8);
+	expect_no_slot_held(test);
+}
+
+static struct kunit_case tpm2_space_session_cases[] = {
+	KUNIT_CASE(tpm2_space_session_lifecycle),
+	KUNIT_CASE(tpm2_space_illegal_session_move),
+	KUNIT_CASE(tpm2_space_idle_contexts_cost_nothing),
+	{}
+};
+
+static struct kunit_suite tpm2_space_session_suite = {
+	.name = "tpm2_space_session",
+	.init = tpm2_space_test_init,
+	.test_cases = tpm2_space_session_cases,
+};
+
 kunit_test_suites(&tpm2_fake_model_suite, &tpm2_space_test_suite,
 		  &tpm2_space_exhaustion_suite, &tpm2_space_wait_suite,
-		  &tpm2_space_isolation_suite, &tpm2_space_robust_suite);
+		  &tpm2_space_isolation_suite, &tpm2_space_robust_suite,
+		  &tpm2_space_session_suite);

@@ -11,7 +11,7 @@
  */
 
 #include <linux/cred.h>
-#include <linux/jiffies.h>
+#include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/unaligned.h>
@@ -35,6 +35,7 @@ int tpm2_init_space(struct tpm_space *space, unsigned int buf_size)
 	INIT_LIST_HEAD(&space->sessions);
 	space->nr_objects = 0;
 	space->nr_sessions = 0;
+	space->nr_tombstones = 0;
 	space->next_vhandle = 0;
 	space->euid = current_euid();
 	INIT_LIST_HEAD(&space->wait_node);
@@ -57,30 +58,21 @@ static void rm_warn(struct tpm_chip *chip, const char *what, u32 handle,
 static void cmd_forget_object(struct tpm2_rm_cmd *cmd,
 			      struct tpm2_rm_object *obj)
 {
-	unsigned int i;
+	unsigned int ref;
 
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		if (cmd->obj[i] == obj)
-			cmd->obj[i] = NULL;
-	if (cmd->new_obj == obj)
-		cmd->new_obj = NULL;
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		if (cmd->obj[ref] == obj)
+			cmd->obj[ref] = NULL;
 }
 
 static void cmd_forget_session(struct tpm2_rm_cmd *cmd,
 			       struct tpm2_rm_session *sess)
 {
-	unsigned int i;
+	unsigned int ref;
 
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		if (cmd->sess[i] == sess)
-			cmd->sess[i] = NULL;
-	for (i = 0; i < TPM2_RM_MAX_AUTHS; i++)
-		if (cmd->auth_sess[i] == sess)
-			cmd->auth_sess[i] = NULL;
-	if (cmd->load_sess == sess)
-		cmd->load_sess = NULL;
-	if (cmd->new_sess == sess)
-		cmd->new_sess = NULL;
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		if (cmd->sess[ref] == sess)
+			cmd->sess[ref] = NULL;
 }
 
 static void drop_object(struct tpm2_rm_cmd *cmd, struct tpm_space *space,
@@ -90,10 +82,10 @@ static void drop_object(struct tpm2_rm_cmd *cmd, struct tpm_space *space,
 	tpm2_rm_object_del(space, obj);
 }
 
-static void drop_session(struct tpm2_rm_cmd *cmd, struct tpm2_rm_session *sess)
+static void drop_session(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess)
 {
-	cmd_forget_session(cmd, sess);
-	tpm2_rm_session_del(sess);
+	cmd_forget_session(&rm->cmd, sess);
+	tpm2_rm_session_del(rm, sess);
 }
 
 static bool object_is_sequence(struct tpm2_rm_object *obj)
@@ -126,7 +118,8 @@ static void put_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 	}
 	tpm2_rm_flush(chip, obj->phandle);
 	obj->phandle = 0;
-	if (rc == -ENOMEM && obj == cmd->new_obj && chip->rm->space) {
+	if (rc == -ENOMEM && obj == cmd->obj[TPM2_RM_REF_NEW] &&
+	    chip->rm->space) {
 		drop_object(cmd, chip->rm->space, obj);
 		cmd->rm_rc = TPM2_RM_LAYER | TPM2_RC_MEMORY;
 	}
@@ -145,29 +138,29 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 	unsigned int tries = 0;
 	int rc;
 
-	if (!sess || !sess->loaded)
+	if (!sess || sess->state != TPM2_RM_LOADED)
 		return;
 	do {
 		rc = tpm2_rm_save_over(chip, sess->handle, &sess->blob,
 				       &sess->len);
 	} while (rc == TPM2_RC_CONTEXT_GAP && tries++ < TPM2_RM_MAX_LOADED &&
 		 tpm2_rm_regap_oldest(chip));
-	sess->loaded = false;
 	sess->last_used = tpm2_rm_now();
 	if (!rc) {
+		tpm2_rm_session_set_state(chip->rm, sess, TPM2_RM_HELD, NULL);
 		tpm2_rm_saved(chip->rm, sess);
 		return;
 	}
 	rm_warn(chip, "saving session", sess->handle, rc);
 	if (!tpm2_rm_rc_is_lost(rc))
 		tpm2_rm_flush(chip, sess->handle);
-	if (rc == -ENOMEM && sess == cmd->new_sess) {
-		drop_session(cmd, sess);
+	if (rc == -ENOMEM && sess == cmd->sess[TPM2_RM_REF_NEW]) {
+		drop_session(chip->rm, sess);
 		cmd->rm_rc = TPM2_RM_LAYER | TPM2_RC_MEMORY;
 		tpm2_rm_session_freed(chip->rm);
 		return;
 	}
-	tpm2_rm_session_bury(sess);
+	tpm2_rm_session_forget(chip->rm, sess);
 }
 
 /**
@@ -177,18 +170,14 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
  */
 void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
 {
-	unsigned int i;
+	unsigned int ref;
 
 	lockdep_assert_held(&chip->tpm_mutex);
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		put_object(chip, cmd, cmd->obj[i]);
-	put_object(chip, cmd, cmd->new_obj);
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
-		put_session(chip, cmd, cmd->sess[i]);
-	for (i = 0; i < TPM2_RM_MAX_AUTHS; i++)
-		put_session(chip, cmd, cmd->auth_sess[i]);
-	put_session(chip, cmd, cmd->load_sess);
-	put_session(chip, cmd, cmd->new_sess);
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		put_object(chip, cmd, cmd->obj[ref]);
+	/* only loaded ones: a FlushContext's session never is */
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		put_session(chip, cmd, cmd->sess[ref]);
 	/* a ContextLoad's context that no new object took */
 	kfree(cmd->load_blob);
 	cmd->load_blob = NULL;
@@ -232,10 +221,10 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 	u32 handle;
 	int rc;
 
+	if (sess->state == TPM2_RM_LOADED)
+		return 0;
 	if (sess->state != TPM2_RM_HELD)
 		return TPM2_RM_LAYER | ref;
-	if (sess->loaded)
-		return 0;
 	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
 	if (rc == TPM2_RC_CONTEXT_GAP && tpm2_rm_regap_oldest(chip))
 		rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
@@ -245,14 +234,14 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 	}
 	if (!rc) {
 		/* the blob is used up; its buffer takes the next save */
-		sess->loaded = true;
+		tpm2_rm_session_set_state(chip->rm, sess, TPM2_RM_LOADED, NULL);
 		sess->last_used = tpm2_rm_now();
 		return 0;
 	}
 	rm_warn(chip, "loading session", sess->handle, rc);
 	if (!tpm2_rm_rc_is_lost(rc))
 		return rc < 0 ? TPM2_RM_LAYER | ref : TPM2_RM_LAYER | rc;
-	tpm2_rm_session_bury(sess);
+	tpm2_rm_session_forget(chip->rm, sess);
 	return TPM2_RM_LAYER | ref;
 }
 
@@ -260,11 +249,11 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
  * Refuses a session the command cannot use. A tombstone has done its job
  * once its owner has been told.
  */
-static u32 refuse_session(struct tpm2_rm_cmd *cmd,
+static u32 refuse_session(struct tpm2_rm_chip *rm,
 			  struct tpm2_rm_session *sess, u32 ref)
 {
 	if (sess->state == TPM2_RM_STALE)
-		drop_session(cmd, sess);
+		drop_session(rm, sess);
 	return TPM2_RM_LAYER | ref;
 }
 
@@ -304,20 +293,21 @@ static int resolve_names(struct tpm_chip *chip, struct tpm_space *space)
 		sess = tpm2_rm_session_find(space, cmd->auth[i]);
 		if (!sess)
 			return tpm2_rm_session_rc(i);
-		cmd->auth_sess[i] = sess;
+		cmd->sess[TPM2_RM_REF_AUTH + i] = sess;
 	}
 
 	for (i = 0; i < cmd->nr_handles; i++) {
 		if (cmd->obj[i] && cmd->obj[i]->stale)
 			return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_H0 + i);
 		if (cmd->sess[i] && cmd->sess[i]->state != TPM2_RM_HELD)
-			return refuse_session(cmd, cmd->sess[i],
+			return refuse_session(chip->rm, cmd->sess[i],
 					      TPM2_RC_REFERENCE_H0 + i);
 	}
 	for (i = 0; i < cmd->nr_auths; i++)
-		if (cmd->auth_sess[i] &&
-		    cmd->auth_sess[i]->state != TPM2_RM_HELD)
-			return refuse_session(cmd, cmd->auth_sess[i],
+		if (cmd->sess[TPM2_RM_REF_AUTH + i] &&
+		    cmd->sess[TPM2_RM_REF_AUTH + i]->state != TPM2_RM_HELD)
+			return refuse_session(chip->rm,
+					      cmd->sess[TPM2_RM_REF_AUTH + i],
 					      TPM2_RC_REFERENCE_S0 + i);
 	return 0;
 }
@@ -347,9 +337,9 @@ static int load_named(struct tpm_chip *chip, u8 *buf)
 		}
 	}
 	for (i = 0; i < cmd->nr_auths; i++) {
-		if (!cmd->auth_sess[i])
+		if (!cmd->sess[TPM2_RM_REF_AUTH + i])
 			continue;
-		rc = get_session(chip, cmd->auth_sess[i],
+		rc = get_session(chip, cmd->sess[TPM2_RM_REF_AUTH + i],
 				 TPM2_RC_REFERENCE_S0 + i);
 		if (rc)
 			return rc;
@@ -383,10 +373,10 @@ static int prepare_flush(struct tpm_chip *chip, struct tpm_space *space,
 		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_HANDLE |
 				 TPM2_RC_FMT1_P | (1 << TPM2_RC_FMT1_N_SHIFT));
 	if (sess->state == TPM2_RM_STALE) {
-		tpm2_rm_session_del(sess);
+		tpm2_rm_session_del(chip->rm, sess);
 		return rm_answer(chip, buf, TPM2_RC_SUCCESS);
 	}
-	cmd->flush_sess = sess;
+	cmd->sess[TPM2_RM_REF_FLUSH] = sess;
 	return 0;
 }
 
@@ -416,7 +406,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 	/* the space's own session was evicted or lost */
 	sess = tpm2_rm_session_find(space, h);
 	if (sess && sess->state == TPM2_RM_STALE) {
-		tpm2_rm_session_del(sess);
+		tpm2_rm_session_del(rm, sess);
 		return rm_answer(chip, buf, TPM2_RM_LAYER |
 				 TPM2_RC_REFERENCE_H0);
 	}
@@ -435,7 +425,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 				 TPM2_RC_SESSION_MEMORY);
 	if (sess && tpm2_rm_substitute(sess, buf, cmd))
 		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_CMD_SIZE);
-	cmd->load_sess = sess;
+	cmd->sess[TPM2_RM_REF_LOAD] = sess;
 	if (sess)
 		return 0;
 	/* a buffer for the new record's saves, before the TPM uses it up */
@@ -647,7 +637,7 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	struct tpm2_rm_cmd *cmd = &rm->cmd;
 	int rc;
 
-	tpm2_rm_trim_tombstones(space);
+	tpm2_rm_trim_tombstones(rm, space);
 	rc = tpm2_rm_parse(chip, buf, bufsiz, cmd);
 	if (rc) {
 		dev_dbg_ratelimited(&chip->dev, "space: refused command 0x%x: 0x%x\n",
@@ -659,7 +649,7 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		tpm2_rm_read_limits(chip);
 	cmd->bufsiz = bufsiz;
 	rc = prepare_special(chip, space, buf, bufsiz);
-	if (rc || cmd->flush_sess)
+	if (rc || cmd->sess[TPM2_RM_REF_FLUSH])
 		goto out;
 
 	rc = resolve_names(chip, space);
@@ -700,6 +690,7 @@ int tpm2_prepare_space(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 {
 	int rc;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	if (!space) {
 		tpm2_rm_outside_prepare(chip->rm, buf, bufsiz);
 		return 0;
@@ -737,7 +728,7 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 		obj->len = cmd->load_len;
 		obj->dirty = !obj->blob;
 		cmd->load_blob = NULL;
-		cmd->new_obj = obj;
+		cmd->obj[TPM2_RM_REF_NEW] = obj;
 		put_unaligned_be32(obj->vhandle, buf + TPM_HEADER_SIZE);
 		return 0;
 	}
@@ -745,14 +736,11 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 		return 0;
 
 	/* another record of the handle is stale: its session is gone */
-	tpm2_rm_session_taken(rm, h, cmd->load_sess);
-	sess = cmd->load_sess;
+	tpm2_rm_session_taken(rm, h, cmd->sess[TPM2_RM_REF_LOAD]);
+	sess = cmd->sess[TPM2_RM_REF_LOAD];
 	if (sess && sess->handle == h) {
-		if (sess->space != space)
-			tpm2_rm_session_claim(space, sess);
 		/* the TPM has used the blob up; its buffer takes the save */
-		sess->state = TPM2_RM_HELD;
-		sess->loaded = true;
+		tpm2_rm_session_set_state(rm, sess, TPM2_RM_LOADED, space);
 		sess->last_used = tpm2_rm_now();
 		return 0;
 	}
@@ -769,7 +757,7 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	sess->blob = cmd->load_blob;
 	sess->len = cmd->load_len;
 	cmd->load_blob = NULL;
-	cmd->new_sess = sess;
+	cmd->sess[TPM2_RM_REF_NEW] = sess;
 	return 0;
 }
 
@@ -785,8 +773,7 @@ static void commit_client_save(struct tpm_chip *chip,
 	int ctx_len;
 	u8 *copy;
 
-	sess->loaded = false;
-	sess->state = TPM2_RM_CLIENT_SAVED;
+	tpm2_rm_session_set_state(chip->rm, sess, TPM2_RM_CLIENT_SAVED, NULL);
 	sess->last_used = tpm2_rm_now();
 	ctx_len = tpm2_rm_context_len(ctx, len - TPM_HEADER_SIZE);
 	if (ctx_len >= 0 && sess->blob && ctx_len <= sess->len) {
@@ -814,16 +801,16 @@ static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
 	bool freed = false;
 	unsigned int i;
 
-	if (cmd->flush_sess) {
-		drop_session(cmd, cmd->flush_sess);
+	if (cmd->sess[TPM2_RM_REF_FLUSH]) {
+		drop_session(chip->rm, cmd->sess[TPM2_RM_REF_FLUSH]);
 		freed = true;
 	}
 	if (cmd->cc == TPM2_CC_CONTEXT_SAVE && cmd->sess[0])
 		commit_client_save(chip, cmd->sess[0], buf, len);
 	for (i = 0; i < cmd->nr_auths; i++) {
-		if (cmd->auth_sess[i] &&
+		if (cmd->sess[TPM2_RM_REF_AUTH + i] &&
 		    !(cmd->auth_attrs[i] & TPM2_SA_CONTINUE)) {
-			drop_session(cmd, cmd->auth_sess[i]);
+			drop_session(chip->rm, cmd->sess[TPM2_RM_REF_AUTH + i]);
 			freed = true;
 		}
 	}
@@ -865,6 +852,7 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 	u32 rc = TPM2_RC_FAILURE;
 	int ret;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	if (!space) {
 		tpm2_rm_outside_commit(rm, buf, *bufsiz);
 		return 0;
@@ -903,6 +891,7 @@ void tpm2_flush_space(struct tpm_chip *chip)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
 
+	lockdep_assert_held(&chip->tpm_mutex);
 	if (!rm || !rm->space)
 		return;
 	tpm2_rm_put_back(chip, &rm->cmd);
@@ -922,13 +911,13 @@ static void release_sessions(struct tpm_chip *chip, struct tpm_space *space)
 			victim = tpm2_rm_abandon(chip->rm, sess);
 			if (victim) {
 				tpm2_rm_flush(chip, victim->handle);
-				tpm2_rm_session_del(victim);
+				tpm2_rm_session_del(chip->rm, victim);
 			}
 			continue;
 		}
 		if (sess->state == TPM2_RM_HELD)
 			tpm2_rm_flush(chip, sess->handle);
-		tpm2_rm_session_del(sess);
+		tpm2_rm_session_del(chip->rm, sess);
 	}
 }
 
@@ -956,7 +945,7 @@ static void keep_for_flush(struct tpm_chip *chip, struct tpm_space *space)
 
 	list_for_each_entry_safe(sess, tmp, &space->sessions, node) {
 		if (sess->state == TPM2_RM_STALE)
-			tpm2_rm_session_del(sess);
+			tpm2_rm_session_del(chip->rm, sess);
 		else
 			tpm2_rm_abandon(chip->rm, sess);
 	}
@@ -992,7 +981,7 @@ void tpm2_del_space(struct tpm_chip *chip, struct tpm_space *space)
 		mutex_lock(&chip->tpm_mutex);
 		list_del_init(&space->wait_node);
 		list_for_each_entry_safe(sess, stmp, &space->sessions, node)
-			tpm2_rm_session_del(sess);
+			tpm2_rm_session_del(chip->rm, sess);
 		mutex_unlock(&chip->tpm_mutex);
 	}
 	list_for_each_entry_safe(obj, otmp, &space->objects, node)

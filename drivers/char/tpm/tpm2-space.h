@@ -55,11 +55,28 @@
 #define TPM2_PT_ACTIVE_SESSIONS_MAX	0x0111
 #define TPM2_PT_CONTEXT_GAP_MAX		0x0114
 
+/*
+ * The life of a session record; tpm2_rm_session_set_state() is the only
+ * way from one state to another (tpm2-space-session.c has the table).
+ * Where the record is listed follows from the state alone:
+ *
+ *  state		space->sessions	rm->abandoned	rm->sessions	counted in
+ *  NEW, GONE		-		-		-		-
+ *  LOADED, HELD,	yes		-		yes		space->nr_sessions,
+ *  CLIENT_SAVED							rm->nr_sessions
+ *  ABANDONED		-		yes		yes		rm->nr_abandoned,
+ *									rm->nr_sessions
+ *  STALE		yes		-		-		space->nr_tombstones
+ */
 enum tpm2_rm_session_state {
-	TPM2_RM_HELD,		/* saved by the resource manager, or loaded */
+	TPM2_RM_NEW,		/* allocated, in no list yet */
+	TPM2_RM_LOADED,		/* in the TPM for the command in flight */
+	TPM2_RM_HELD,		/* saved by the resource manager */
 	TPM2_RM_CLIENT_SAVED,	/* saved by the client, which holds the blob */
 	TPM2_RM_ABANDONED,	/* client-saved, and its file closed */
 	TPM2_RM_STALE,		/* tombstone: evicted or lost */
+	TPM2_RM_GONE,		/* freed: only ever a target */
+	TPM2_RM_NR_STATES
 };
 
 /**
@@ -90,8 +107,7 @@ struct tpm2_rm_object {
  * @space:	owning space, NULL while abandoned
  * @euid:	effective uid of the owning space's opener
  * @handle:	physical handle; a session keeps it across save and load
- * @state:	enum tpm2_rm_session_state
- * @loaded:	loaded in the TPM for the command in flight
+ * @state:	see enum tpm2_rm_session_state
  * @len:	length of @blob
  * @blob:	the saved context that loads now; for a client-saved session
  *		a copy of the client's blob, or its successor after a re-gap.
@@ -112,14 +128,30 @@ struct tpm2_rm_session {
 	struct tpm_space *space;
 	kuid_t euid;
 	u32 handle;
-	u8 state;
-	bool loaded;
+	enum tpm2_rm_session_state state;
 	u16 len;
 	u8 *blob;
 	u64 seq;
 	u64 client_seq;
 	unsigned long created;
 	unsigned long last_used;
+};
+
+/*
+ * The references of a command to the space's objects and sessions, one
+ * table for all: putting back what was loaded, telling whether a session
+ * is in use and forgetting a record all walk every one of them, from 0 to
+ * TPM2_RM_NR_REFS. Handle i of the handle area is reference i.
+ */
+enum tpm2_rm_ref {
+	TPM2_RM_REF_HANDLE,	/* + i: named by handle i */
+	TPM2_RM_REF_AUTH = TPM2_RM_REF_HANDLE + TPM2_RM_MAX_HANDLES,
+				/* + i: session of authorization i */
+	TPM2_RM_REF_LOAD = TPM2_RM_REF_AUTH + TPM2_RM_MAX_AUTHS,
+				/* known session a ContextLoad's blob names */
+	TPM2_RM_REF_FLUSH,	/* the session a FlushContext names */
+	TPM2_RM_REF_NEW,	/* what the TPM returned a new handle for */
+	TPM2_RM_NR_REFS
 };
 
 /**
@@ -134,13 +166,9 @@ struct tpm2_rm_session {
  * @auth:	session handles of the authorization area
  * @auth_attrs:	their sessionAttributes
  * @param_off:	offset of the parameter area
- * @obj:	the space's object named by each handle, or NULL
- * @sess:	the space's session named by each handle, or NULL
- * @auth_sess:	the space's session named by each auth entry, or NULL
- * @load_sess:	known session named by a ContextLoad blob, or NULL
- * @flush_sess:	the space's session a FlushContext names, or NULL
- * @new_obj:	object the TPM returned a handle for, or NULL
- * @new_sess:	new session the TPM returned a handle for, or NULL
+ * @obj:	the objects the command refers to, by enum tpm2_rm_ref, or NULL
+ * @sess:	the sessions the command refers to, by enum tpm2_rm_ref, or
+ *		NULL
  * @bufsiz:	size of the command buffer
  * @resend:	the client's command as written, kept for commands the
  *		resource manager may send again after making room
@@ -160,13 +188,8 @@ struct tpm2_rm_cmd {
 	u32 auth[TPM2_RM_MAX_AUTHS];
 	u8 auth_attrs[TPM2_RM_MAX_AUTHS];
 	u32 param_off;
-	struct tpm2_rm_object *obj[TPM2_RM_MAX_HANDLES];
-	struct tpm2_rm_session *sess[TPM2_RM_MAX_HANDLES];
-	struct tpm2_rm_session *auth_sess[TPM2_RM_MAX_AUTHS];
-	struct tpm2_rm_session *load_sess;
-	struct tpm2_rm_session *flush_sess;
-	struct tpm2_rm_object *new_obj;
-	struct tpm2_rm_session *new_sess;
+	struct tpm2_rm_object *obj[TPM2_RM_NR_REFS];
+	struct tpm2_rm_session *sess[TPM2_RM_NR_REFS];
 	size_t bufsiz;
 	u8 *resend;
 	u8 *load_blob;
@@ -202,12 +225,17 @@ struct tpm2_rm_stats {
  * struct tpm2_rm_chip - chip-wide state of the resource manager
  * @sessions:	every session of every space, and the abandoned ones
  * @abandoned:	abandoned sessions, oldest first
+ * @nr_sessions: entries of @sessions
+ * @nr_abandoned: entries of @abandoned
  * @waiters:	spaces waiting for a session handle, first come first
  * @spare:	session handles given back since the TPM last refused one,
  *		while commands wait
  * @space:	space of the command in flight, or NULL
  * @cmd:	the command in flight
  * @newest_seq:	highest session context sequence number seen
+ * @seq_floor:	no saved session's sequence number is lower, so that the
+ *		context gap needs looking at only when @newest_seq has run
+ *		far enough ahead of it
  * @gap_max:	TPM_PT_CONTEXT_GAP_MAX, 0 until read
  * @active_max:	TPM_PT_ACTIVE_SESSIONS_MAX
  * @outside_cc:	command code of the /dev/tpmN command in flight
@@ -222,11 +250,14 @@ struct tpm2_rm_stats {
 struct tpm2_rm_chip {
 	struct list_head sessions;
 	struct list_head abandoned;
+	unsigned int nr_sessions;
+	unsigned int nr_abandoned;
 	struct list_head waiters;
 	unsigned int spare;
 	struct tpm_space *space;
 	struct tpm2_rm_cmd cmd;
 	u64 newest_seq;
+	u64 seq_floor;
 	u32 gap_max;
 	u32 active_max;
 	u32 outside_cc;
@@ -259,24 +290,46 @@ void *tpm2_rm_memdup(const void *src, size_t len);
 void tpm2_rm_object_del(struct tpm_space *space, struct tpm2_rm_object *obj);
 struct tpm2_rm_session *tpm2_rm_session_find(struct tpm_space *space,
 					     u32 handle);
-struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
-					    struct tpm_space *space,
-					    u32 handle);
-void tpm2_rm_session_del(struct tpm2_rm_session *sess);
-void tpm2_rm_session_bury(struct tpm2_rm_session *sess);
-void tpm2_rm_session_forget(struct tpm2_rm_session *sess);
-void tpm2_rm_trim_tombstones(struct tpm_space *space);
-bool tpm2_rm_session_is_saved(const struct tpm2_rm_session *sess);
-void tpm2_rm_session_claim(struct tpm_space *space,
-			   struct tpm2_rm_session *sess);
-struct tpm2_rm_session *tpm2_rm_abandon(struct tpm2_rm_chip *rm,
-					struct tpm2_rm_session *sess);
 struct tpm2_rm_session *tpm2_rm_session_lookup(struct tpm2_rm_chip *rm,
 					       u32 handle);
 
+/* tpm2-space-session.c */
+bool tpm2_rm_session_set_state(struct tpm2_rm_chip *rm,
+			       struct tpm2_rm_session *sess,
+			       enum tpm2_rm_session_state new,
+			       struct tpm_space *space);
+struct tpm2_rm_session *tpm2_rm_session_add(struct tpm2_rm_chip *rm,
+					    struct tpm_space *space,
+					    u32 handle);
+void tpm2_rm_session_del(struct tpm2_rm_chip *rm,
+			 struct tpm2_rm_session *sess);
+void tpm2_rm_session_forget(struct tpm2_rm_chip *rm,
+			    struct tpm2_rm_session *sess);
+void tpm2_rm_trim_tombstones(struct tpm2_rm_chip *rm,
+			     struct tpm_space *space);
+bool tpm2_rm_session_is_saved(const struct tpm2_rm_session *sess);
+struct tpm2_rm_session *tpm2_rm_abandon(struct tpm2_rm_chip *rm,
+					struct tpm2_rm_session *sess);
+
+/*
+ * List entries the walks of the tables looked at, with the KUnit suite
+ * built in: its measure of the work a command costs.
+ */
+#ifdef CONFIG_TCG_TPM2_SPACE_KUNIT_TEST
+extern unsigned long tpm2_rm_walk_steps;
+
+static inline void tpm2_rm_walk_step(void)
+{
+	tpm2_rm_walk_steps++;
+}
+#else
+static inline void tpm2_rm_walk_step(void)
+{
+}
+#endif
+
 /* tpm2-space-swap.c */
 int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle);
-int tpm2_rm_save(struct tpm_chip *chip, u32 handle, u8 **blob, u16 *len);
 int tpm2_rm_save_over(struct tpm_chip *chip, u32 handle, u8 **blob,
 		      u16 *len);
 void tpm2_rm_flush(struct tpm_chip *chip, u32 handle);

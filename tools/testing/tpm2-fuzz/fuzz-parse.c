@@ -188,12 +188,9 @@ static void check_served(const u8 *buf, const struct tpm2_rm_cmd *cmd)
 		CHECK(cmd->nr_auths >= 1 &&
 		      cmd->param_off >= hs + 4 + 9 * cmd->nr_auths, cmd, 0);
 	/* the RM fills these in itself, and frees some of them */
-	for (i = 0; i < TPM2_RM_MAX_HANDLES; i++)
+	for (i = 0; i < TPM2_RM_NR_REFS; i++)
 		CHECK(is_null(cmd->obj[i]) && is_null(cmd->sess[i]), cmd, 0);
-	for (i = 0; i < TPM2_RM_MAX_AUTHS; i++)
-		CHECK(is_null(cmd->auth_sess[i]), cmd, 0);
-	CHECK(!cmd->load_sess && !cmd->flush_sess && !cmd->new_obj &&
-	      !cmd->new_sess && !cmd->resend && !cmd->load_blob &&
+	CHECK(!cmd->resend && !cmd->load_blob &&
 	      !cmd->bufsiz && !cmd->load_len, cmd, 0);
 }
 

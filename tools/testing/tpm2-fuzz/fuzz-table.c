@@ -35,7 +35,7 @@ struct model_sess {
 	u32 handle;
 	int owner;		/* space index, or -1 while abandoned */
 	u32 uid;		/* the owner's, kept while abandoned */
-	u8 state;
+	u8 state;		/* TPM2_RM_HELD for TPM2_RM_LOADED, too */
 	bool loaded;
 	bool in_chip;
 	u64 node_pos;		/* order in the owner's or the abandoned list */
@@ -152,6 +152,31 @@ static bool model_is_saved(const struct model_sess *m)
 	       m->state == TPM2_RM_ABANDONED;
 }
 
+/* The table's state of a model session */
+static u8 model_state(const struct model_sess *m)
+{
+	return m->state == TPM2_RM_HELD && m->loaded ? TPM2_RM_LOADED :
+						       m->state;
+}
+
+static unsigned int model_stale_in(int s)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nr_sess; i++)
+		n += sess[i].owner == s && sess[i].state == TPM2_RM_STALE;
+	return n;
+}
+
+static unsigned int model_count(bool (*in)(const struct model_sess *, int))
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nr_sess; i++)
+		n += in(&sess[i], 0);
+	return n;
+}
+
 static unsigned int model_live_in(int s)
 {
 	unsigned int i, n = 0;
@@ -198,12 +223,16 @@ static bool in_chip(const struct model_sess *m, int unused)
 	return m->in_chip;
 }
 
+static bool owned_by_none(const struct model_sess *m, int unused)
+{
+	return m->owner < 0;
+}
+
 static void check_sess_fields(const struct tpm2_rm_session *p,
 			      const struct model_sess *m)
 {
 	CHECK(p->handle == m->handle);
-	CHECK(p->state == m->state);
-	CHECK(p->loaded == m->loaded);
+	CHECK(p->state == model_state(m));
 	CHECK(p->euid.val == m->uid);
 	if (m->owner >= 0)
 		CHECK(p->space == &spaces[m->owner]);
@@ -211,7 +240,7 @@ static void check_sess_fields(const struct tpm2_rm_session *p,
 		CHECK(!p->space);
 	CHECK(tpm2_rm_session_is_saved(p) == model_is_saved(m));
 	if (m->state == TPM2_RM_STALE)
-		CHECK(!p->blob && !p->loaded);
+		CHECK(!p->blob);
 }
 
 static void check_list(struct list_head *head, bool chip_list,
@@ -265,11 +294,14 @@ static void check_all(void)
 		model_order(order, owned_by, s, false);
 		check_list(&spaces[s].sessions, false, order);
 		CHECK(spaces[s].nr_sessions == model_live_in(s));
+		CHECK(spaces[s].nr_tombstones == model_stale_in(s));
 	}
 	model_order(order, owned_by, -1, false);
 	check_list(&rm.abandoned, false, order);
+	CHECK(rm.nr_abandoned == model_count(owned_by_none));
 	model_order(order, in_chip, 0, true);
 	check_list(&rm.sessions, true, order);
+	CHECK(rm.nr_sessions == model_count(in_chip));
 }
 
 /* ---- the steps ---- */
@@ -381,7 +413,7 @@ static void step_sess_add(int s, struct program *prog, bool fail_alloc)
 		CHECK(!p);
 		return;
 	}
-	CHECK(p && p->loaded && !p->blob);
+	CHECK(p && p->state == TPM2_RM_LOADED && !p->blob);
 	/* the client knows the handle as the new session's now */
 	old = model_space_first(s, handle);
 	if (old >= 0) {
@@ -407,6 +439,11 @@ static bool is_owned_live(const struct model_sess *m)
 	return m->owner >= 0 && m->state != TPM2_RM_STALE;
 }
 
+static bool is_known(const struct model_sess *m)
+{
+	return m->state != TPM2_RM_STALE;
+}
+
 static bool is_abandoned(const struct model_sess *m)
 {
 	return m->owner < 0;
@@ -429,21 +466,21 @@ static void model_bury(struct model_sess *m)
 
 static void step_sess_bury(struct program *prog)
 {
-	int i = pick_sess(prog, is_owned);
+	int i = pick_sess(prog, is_owned_live);
 
 	if (i < 0)
 		return;
-	tpm2_rm_session_bury(sess[i].p);
+	tpm2_rm_session_forget(&rm, sess[i].p);
 	model_bury(&sess[i]);
 }
 
 static void step_sess_forget(struct program *prog)
 {
-	int i = pick_sess(prog, NULL);
+	int i = pick_sess(prog, is_known);
 
 	if (i < 0)
 		return;
-	tpm2_rm_session_forget(sess[i].p);
+	tpm2_rm_session_forget(&rm, sess[i].p);
 	if (sess[i].owner >= 0)
 		model_bury(&sess[i]);
 	else
@@ -456,7 +493,7 @@ static void step_sess_del(struct program *prog)
 
 	if (i < 0)
 		return;
-	tpm2_rm_session_del(sess[i].p);
+	tpm2_rm_session_del(&rm, sess[i].p);
 	model_drop_sess(i);
 }
 
@@ -466,7 +503,7 @@ static void step_trim(int s)
 	unsigned int i, stale = 0;
 	int oldest;
 
-	tpm2_rm_trim_tombstones(&spaces[s]);
+	tpm2_rm_trim_tombstones(&rm, &spaces[s]);
 	for (i = 0; i < nr_sess; i++)
 		if (sess[i].owner == s && sess[i].state == TPM2_RM_STALE)
 			stale++;
@@ -483,25 +520,27 @@ static void step_trim(int s)
 	}
 }
 
-/* What the RM does when the client saves a session itself, or loads it. */
+/*
+ * A loaded session is saved after its command, by the RM or, for a
+ * ContextSave, by the client; a saved one is loaded for a command, or by
+ * its client's ContextLoad.
+ */
 static void step_sess_state(struct program *prog)
 {
 	int i = pick_sess(prog, is_owned_live);
 	u8 b = next_byte(prog);
+	u8 to;
 
 	if (i < 0)
 		return;
-	if (b & 1) {
-		sess[i].p->state = TPM2_RM_CLIENT_SAVED;
-		sess[i].state = TPM2_RM_CLIENT_SAVED;
-		sess[i].p->loaded = false;
-		sess[i].loaded = false;
-	} else {
-		sess[i].p->state = TPM2_RM_HELD;
-		sess[i].state = TPM2_RM_HELD;
-		sess[i].p->loaded = b & 2;
-		sess[i].loaded = b & 2;
-	}
+	if (model_state(&sess[i]) == TPM2_RM_LOADED)
+		to = b & 1 ? TPM2_RM_CLIENT_SAVED : TPM2_RM_HELD;
+	else
+		to = TPM2_RM_LOADED;
+	CHECK(tpm2_rm_session_set_state(&rm, sess[i].p, to, NULL));
+	sess[i].state = to == TPM2_RM_CLIENT_SAVED ? TPM2_RM_CLIENT_SAVED :
+						     TPM2_RM_HELD;
+	sess[i].loaded = to == TPM2_RM_LOADED;
 }
 
 /* Returns the model's index of the session the RM must now drop, or -1. */
@@ -540,7 +579,7 @@ static void step_close(int s)
 			continue;
 		}
 		if (sess[i].state != TPM2_RM_CLIENT_SAVED) {
-			tpm2_rm_session_del(sess[i].p);
+			tpm2_rm_session_del(&rm, sess[i].p);
 			model_drop_sess(i);
 			continue;
 		}
@@ -548,7 +587,7 @@ static void step_close(int s)
 		want = model_abandon(i);
 		CHECK(want >= 0 ? victim == sess[want].p : !victim);
 		if (victim) {
-			tpm2_rm_session_del(victim);
+			tpm2_rm_session_del(&rm, victim);
 			model_drop_sess(want);
 		}
 		i = 0;		/* the array was reordered */
@@ -566,10 +605,12 @@ static void step_claim(int s, struct program *prog)
 
 	if (i < 0 || sess[i].uid != space_uid[s])
 		return;
-	tpm2_rm_session_claim(&spaces[s], sess[i].p);
+	CHECK(tpm2_rm_session_set_state(&rm, sess[i].p, TPM2_RM_LOADED,
+					&spaces[s]));
 	old = model_space_first(s, sess[i].handle);
 	sess[i].owner = s;
 	sess[i].state = TPM2_RM_HELD;
+	sess[i].loaded = true;
 	sess[i].node_pos = ++pos_counter;
 	if (old >= 0) {
 		CHECK(sess[old].state == TPM2_RM_STALE);
@@ -700,7 +741,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	/* what is left are abandoned sessions: the chip lets them go */
 	while (nr_sess) {
 		CHECK(sess[0].owner < 0);
-		tpm2_rm_session_del(sess[0].p);
+		tpm2_rm_session_del(&rm, sess[0].p);
 		model_drop_sess(0);
 	}
 	check_all();

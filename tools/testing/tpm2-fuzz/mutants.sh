@@ -23,6 +23,10 @@ CLANG=${CLANG:-$(command -v clang-14 || echo clang)}
 tmp=$(mktemp -d /tmp/tpm2-fuzz-mutants.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
+# The files of each fuzzer's target
+SRCS_parse="tpm2-space-parse.c"
+SRCS_table="tpm2-space-table.c tpm2-space-session.c"
+
 # target~file~sed expression~what the bug is
 MUTANTS=(
 	"parse~tpm2-space-parse.c~s/size > cmd->len - off)/size > cmd->len - off + 1)/~an authorization area one byte past the command is taken"
@@ -30,11 +34,11 @@ MUTANTS=(
 	"parse~tpm2-space-parse.c~s/cmd->nr_auths == TPM2_RM_MAX_AUTHS || //~a fourth session overflows the arrays"
 	"parse~tpm2-space-parse.c~s/if (\*off + 2 > end)/if (*off + 1 > end)/~a TPM2B size half outside the area is read"
 	"parse~tpm2-space-parse.c~s/cc <= TPM2_RM_CC_LAST/cc < TPM2_RM_CC_LAST/~the last defined command code gets the RM's answer"
-	"table~tpm2-space-table.c~/list_move_tail(&sess->node, &sess->space->sessions);/{n;s/.*//}~a tombstone still counts against the quota"
-	"table~tpm2-space-table.c~s/count <= tpm2_space_max_sessions/count < tpm2_space_max_sessions/~one tombstone too many is trimmed"
-	"table~tpm2-space-table.c~s/if (!oldest)/if (1)/~abandoning drops the newest session, not the oldest"
+	"table~tpm2-space-session.c~s/if (state_is_owned(old) \&\& !state_is_owned(new))/if (0)/~a session that leaves its space (tombstone, abandoned, gone) still counts against its quota"
+	"table~tpm2-space-session.c~s/nr_tombstones <= max/nr_tombstones < max/~one tombstone too many is trimmed"
+	"table~tpm2-space-session.c~s/if (!oldest)/if (1)/~abandoning drops the newest session, not the oldest"
 	"table~tpm2-space-table.c~s/} while (tpm2_rm_object_find(space, vhandle));/} while (0);/~a wrapped virtual handle is given twice"
-	"table~tpm2-space-table.c~/list_del(\&sess->chip_node);/{n;s/kfree(sess->blob);//}~a deleted session's context leaks"
+	"table~tpm2-space-session.c~/list_del(\&sess->node);/{n;s/kfree(sess->blob);//}~a deleted session's context leaks"
 )
 
 caught=0
@@ -44,7 +48,11 @@ for m in "${MUTANTS[@]}"; do
 	n=$((n + 1))
 	dir=$tmp/$n
 	mkdir -p "$dir"
+	srcs=SRCS_$target
 	cp "$TPM"/tpm2-space.h "$dir"/
+	for f in ${!srcs}; do
+		cp "$TPM/$f" "$dir"/
+	done
 	sed -e "$expr" "$TPM/$file" >"$dir/$file"
 	if cmp -s "$TPM/$file" "$dir/$file"; then
 		echo "mutant $n: the edit did not apply ($what)"
@@ -53,7 +61,8 @@ for m in "${MUTANTS[@]}"; do
 	if ! (cd "$HERE" && $CLANG -include include/tpm.h -Iinclude \
 		-I"$TOOLS_INCLUDE" -I. -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o "$dir/fuzz" "fuzz-$target.c" fake-chip.c "$dir/$file") \
+		-o "$dir/fuzz" "fuzz-$target.c" fake-chip.c \
+		$(printf "$dir/%s " ${!srcs})) \
 		>"$dir/build.log" 2>&1; then
 		echo "mutant $n: does not build ($what)"
 		continue

@@ -79,6 +79,7 @@ struct tpm_space {
 	struct list_head sessions;
 	unsigned int nr_objects;
 	unsigned int nr_sessions;
+	unsigned int nr_tombstones;
 	u32 next_vhandle;
 	kuid_t euid;
 	struct list_head wait_node;
