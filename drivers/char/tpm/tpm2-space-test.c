@@ -2591,9 +2591,18 @@ static void tpm2_space_session_lifecycle(struct kunit *test)
 	expect_no_slot_held(test);
 }
 
+static int illegal_moves;
+
+static void count_illegal_move(const struct tpm2_rm_session *sess,
+			       enum tpm2_rm_session_state new)
+{
+	illegal_moves++;
+}
+
 /*
- * A move the table does not allow warns (once) and changes nothing: not
- * the state, not the lists, not the counts. The session works on.
+ * A move the table does not allow is reported and changes nothing: not
+ * the state, not the lists, not the counts. The session works on. The
+ * report (a WARN outside this test) is counted instead.
  */
 static void tpm2_space_illegal_session_move(struct kunit *test)
 {
@@ -2608,6 +2617,9 @@ static void tpm2_space_illegal_session_move(struct kunit *test)
 	s = space_start_session(test, a, TPM2_SE_HMAC);
 	sess = expect_state(test, a, s, TPM2_RM_HELD);
 
+	illegal_moves = 0;
+	kunit_activate_static_stub(test, tpm2_rm_illegal_move,
+				   count_illegal_move);
 	mutex_lock(&ctx->chip->tpm_mutex);
 	/* a client saves only a session loaded for its ContextSave */
 	moved[0] = tpm2_rm_session_set_state(rm, sess, TPM2_RM_CLIENT_SAVED,
@@ -2623,6 +2635,7 @@ static void tpm2_space_illegal_session_move(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, moved[1]);
 	KUNIT_EXPECT_FALSE(test, moved[2]);
 	KUNIT_EXPECT_FALSE(test, moved[3]);
+	KUNIT_EXPECT_EQ(test, illegal_moves, 4);
 	KUNIT_EXPECT_PTR_EQ(test, expect_state(test, a, s, TPM2_RM_HELD), sess);
 	KUNIT_EXPECT_PTR_EQ(test, sess->space, a);
 	KUNIT_EXPECT_PTR_EQ(test, tpm2_rm_session_lookup(rm, s), sess);

@@ -294,6 +294,8 @@ struct tpm2_rm_session *tpm2_rm_session_lookup(struct tpm2_rm_chip *rm,
 					       u32 handle);
 
 /* tpm2-space-session.c */
+void tpm2_rm_illegal_move(const struct tpm2_rm_session *sess,
+			  enum tpm2_rm_session_state new);
 bool tpm2_rm_session_set_state(struct tpm2_rm_chip *rm,
 			       struct tpm2_rm_session *sess,
 			       enum tpm2_rm_session_state new,

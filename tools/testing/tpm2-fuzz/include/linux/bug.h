@@ -19,4 +19,13 @@
 	__ret_warn_on;							\
 })
 
+#define WARN_ONCE(condition, fmt...) ({				\
+	int __ret_warn_once = !!(condition);				\
+	if (__ret_warn_once) {						\
+		fprintf(stderr, fmt);					\
+		abort();						\
+	}								\
+	__ret_warn_once;						\
+})
+
 #endif
