@@ -252,13 +252,6 @@ unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
 	return limit;
 }
 
-/**
- * tpm2_rm_evict() - flush a saved session to free its handle
- * @chip: the chip, with its ops held
- * @victim: from tpm2_rm_pick_victim()
- *
- * See tpm2_rm_session_forget() for what becomes of the record.
- */
 /* Which rule of pick() chose @victim, for the trace event */
 static enum tpm_space_evict_rule victim_rule(struct tpm2_rm_chip *rm,
 					     struct tpm2_rm_session *victim)
@@ -273,6 +266,13 @@ static enum tpm_space_evict_rule victim_rule(struct tpm2_rm_chip *rm,
 	return TPM_SPACE_EVICT_LRU;
 }
 
+/**
+ * tpm2_rm_evict() - flush a saved session to free its handle
+ * @chip: the chip, with its ops held
+ * @victim: from tpm2_rm_pick_victim()
+ *
+ * See tpm2_rm_session_forget() for what becomes of the record.
+ */
 void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
