@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Chip-wide state of the TPM 2.0 resource manager, and what debugfs shows
- * of it: the counters (<debugfs>/tpmN/space_stats) and every session the
- * resource manager knows across all spaces (<debugfs>/tpmN/space_sessions).
+ * Chip-wide state of the TPM 2.0 resource manager, and what it shows of
+ * itself: the counters (<debugfs>/tpmN/space_stats), every session it
+ * knows across all spaces (<debugfs>/tpmN/space_sessions), and its trace
+ * events (include/trace/events/tpm.h).
  */
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/tpm.h>
+#undef CREATE_TRACE_POINTS
 
 #include <linux/debugfs.h>
 #include <linux/jiffies.h>
@@ -11,6 +16,91 @@
 #include <linux/slab.h>
 #include <linux/user_namespace.h>
 #include "tpm2-space.h"
+
+/* Numbers for the spaces in trace events; 0 is none */
+static atomic_t tpm2_rm_space_ids = ATOMIC_INIT(0);
+
+/**
+ * tpm2_rm_new_space_id() - a number for a new space's trace events
+ *
+ * Return: a number no open space has (they wrap after 2^32 opens).
+ */
+u32 tpm2_rm_new_space_id(void)
+{
+	return (u32)atomic_inc_return(&tpm2_rm_space_ids) ?:
+	       (u32)atomic_inc_return(&tpm2_rm_space_ids);
+}
+
+/**
+ * tpm2_rm_over_quota() - would one more object or session break the quota?
+ * @space: the space
+ * @what: objects or sessions
+ *
+ * A refusal is traced.
+ *
+ * Return: true if the space holds its space_max_objects or
+ * space_max_sessions already.
+ */
+bool tpm2_rm_over_quota(const struct tpm_space *space,
+			enum tpm_space_quota what)
+{
+	unsigned int held, limit;
+
+	if (what == TPM_SPACE_QUOTA_OBJECTS) {
+		held = space->nr_objects;
+		limit = READ_ONCE(tpm2_space_max_objects);
+	} else {
+		held = space->nr_sessions;
+		limit = READ_ONCE(tpm2_space_max_sessions);
+	}
+	if (held < limit)
+		return false;
+	trace_tpm_space_quota(space->id, what, held, limit);
+	return true;
+}
+
+/**
+ * tpm2_rm_command_begin() - a client command enters its space
+ * @rm: the chip's resource manager
+ * @space: the space
+ * @buf: the command
+ * @len: its length
+ *
+ * From here to tpm2_rm_command_end(), what the resource manager does is
+ * done for @space, and its trace events say so.
+ */
+void tpm2_rm_command_begin(struct tpm2_rm_chip *rm,
+			   const struct tpm_space *space, const u8 *buf,
+			   size_t len)
+{
+	const struct tpm_header *head = (const void *)buf;
+
+	lockdep_assert_held(&rm->chip->tpm_mutex);
+	rm->cause = space->id;
+	trace_tpm_space_command_begin(space->id, len >= TPM_HEADER_SIZE ?
+				      be32_to_cpu(head->ordinal) : 0);
+}
+
+/**
+ * tpm2_rm_command_end() - the client command is answered, or failed
+ * @rm: the chip's resource manager
+ * @rsp: the response, or NULL
+ * @len: its length
+ * @err: 0, or the -errno the command ended with
+ */
+void tpm2_rm_command_end(struct tpm2_rm_chip *rm, const u8 *rsp, size_t len,
+			 int err)
+{
+	const struct tpm_header *head = (const void *)rsp;
+	u32 rc = 0;
+
+	lockdep_assert_held(&rm->chip->tpm_mutex);
+	if (!err && rsp && len >= TPM_HEADER_SIZE)
+		rc = be32_to_cpu(head->return_code);
+	trace_tpm_space_command_end(rm->cause, rm->cmd.cc, rc, err,
+				    rm->cmd.rm_cmds);
+	rm->cause = 0;
+}
 
 /**
  * tpm2_rm_chip_alloc() - set up the resource manager of a new chip
@@ -145,7 +235,7 @@ void tpm2_rm_chip_unregister(struct tpm_chip *chip)
 	if (!tpm_try_get_ops(chip)) {
 		list_for_each_entry_safe(sess, tmp, &chip->rm->sessions,
 					 chip_node) {
-			tpm2_rm_flush(chip, sess->handle);
+			tpm2_rm_flush(chip, sess->handle, TPM_SPACE_WHY_CLOSE);
 			tpm2_rm_session_forget(chip->rm, sess);
 		}
 		tpm2_rm_session_freed(chip->rm);

@@ -26,6 +26,7 @@
 #include <linux/jiffies.h>
 #include <linux/lockdep.h>
 #include <linux/moduleparam.h>
+#include <linux/user_namespace.h>
 #include "tpm2-space.h"
 
 unsigned int tpm2_space_session_grace_ms = 2000;
@@ -172,22 +173,32 @@ static struct tpm2_rm_session *less_recent(struct tpm2_rm_session *a,
 	return a;
 }
 
+/* The fair shares of session handles: per user, and per file of a user */
+static void fair_shares(struct tpm2_rm_chip *rm, unsigned int *user_share,
+			unsigned int *file_share)
+{
+	unsigned int files, users;
+
+	count_holders(rm, &files, &users);
+	*user_share = rm->active_max / max(users, 1U);
+	*file_share = rm->active_max / max(files, 1U);
+}
+
 static struct tpm2_rm_session *pick(struct tpm2_rm_chip *rm,
 				    unsigned long now, unsigned long idle)
 {
 	struct tpm2_rm_session *sess, *victim = NULL;
-	unsigned int files, users, rank, best = 0;
+	unsigned int user_share, file_share, rank, best = 0;
 
 	list_for_each_entry(sess, &rm->abandoned, node)
 		if (may_evict(rm, sess, now, idle))
 			return sess;
 
-	count_holders(rm, &files, &users);
+	fair_shares(rm, &user_share, &file_share);
 	list_for_each_entry(sess, &rm->sessions, chip_node) {
 		if (!held_by_space(sess) || !may_evict(rm, sess, now, idle))
 			continue;
-		rank = hog_rank(rm, sess, rm->active_max / max(users, 1U),
-				rm->active_max / max(files, 1U));
+		rank = hog_rank(rm, sess, user_share, file_share);
 		if (!victim || rank > best) {
 			victim = sess;
 			best = rank;
@@ -241,6 +252,20 @@ unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
 	return limit;
 }
 
+/* Which rule of pick() chose @victim, for the trace event */
+static enum tpm_space_evict_rule victim_rule(struct tpm2_rm_chip *rm,
+					     struct tpm2_rm_session *victim)
+{
+	unsigned int user_share, file_share;
+
+	if (victim->state == TPM2_RM_ABANDONED)
+		return TPM_SPACE_EVICT_ABANDONED;
+	fair_shares(rm, &user_share, &file_share);
+	if (hog_rank(rm, victim, user_share, file_share))
+		return TPM_SPACE_EVICT_OVER_SHARE;
+	return TPM_SPACE_EVICT_LRU;
+}
+
 /**
  * tpm2_rm_evict() - flush a saved session to free its handle
  * @chip: the chip, with its ops held
@@ -250,10 +275,18 @@ unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
  */
 void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
 {
+	struct tpm2_rm_chip *rm = chip->rm;
+
 	lockdep_assert_held(&chip->tpm_mutex);
 	dev_dbg_ratelimited(&chip->dev, "space: evicting session 0x%08x\n",
 			    victim->handle);
-	tpm2_rm_flush(chip, victim->handle);
+	if (trace_tpm_space_evict_enabled())
+		trace_tpm_space_evict(rm->cause, victim->handle,
+				      from_kuid(&init_user_ns, victim->euid),
+				      jiffies_to_msecs(tpm2_rm_now() -
+						       victim->last_used),
+				      victim_rule(rm, victim));
+	tpm2_rm_flush(chip, victim->handle, TPM_SPACE_WHY_EVICT);
 	atomic_long_inc(&chip->rm->stats.evictions);
 	tpm2_rm_session_forget(chip->rm, victim);
 }

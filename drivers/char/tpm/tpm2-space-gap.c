@@ -131,7 +131,7 @@ static void regap_lost(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 		       bool loaded)
 {
 	if (loaded)
-		tpm2_rm_flush(chip, sess->handle);
+		tpm2_rm_flush(chip, sess->handle, TPM_SPACE_WHY_REGAP);
 	tpm2_rm_session_forget(chip->rm, sess);
 }
 
@@ -143,12 +143,14 @@ static void regap_lost(struct tpm_chip *chip, struct tpm2_rm_session *sess,
  */
 static int regap(struct tpm_chip *chip, struct tpm2_rm_session *sess)
 {
+	u64 old_seq = sess->seq;
 	u32 handle;
 	int rc;
 
-	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
+	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle,
+			  TPM_SPACE_WHY_REGAP);
 	if (!rc && handle != sess->handle) {
-		tpm2_rm_flush(chip, handle);
+		tpm2_rm_flush(chip, handle, TPM_SPACE_WHY_REGAP);
 		rc = TPM2_RC_HANDLE;
 	}
 	if (rc) {
@@ -157,13 +159,15 @@ static int regap(struct tpm_chip *chip, struct tpm2_rm_session *sess)
 		return rc;
 	}
 	/* the old blob is used up: from here on, failing loses the session */
-	rc = tpm2_rm_save_over(chip, handle, &sess->blob, &sess->len);
+	rc = tpm2_rm_save_over(chip, handle, &sess->blob, &sess->len,
+			       TPM_SPACE_WHY_REGAP);
 	if (rc) {
 		regap_lost(chip, sess, true);
 		return rc;
 	}
 	tpm2_rm_saved(chip->rm, sess);
 	atomic_long_inc(&chip->rm->stats.regaps);
+	trace_tpm_space_regap(chip->rm->cause, sess->handle, old_seq, sess->seq);
 	return 0;
 }
 

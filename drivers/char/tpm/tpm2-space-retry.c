@@ -194,6 +194,7 @@ static bool line_up(struct tpm_chip *chip, struct tpm_space *space, u8 *buf)
 	space->wait_until = wake_time(rm, space, now);
 	space->wait_asked = true;
 	atomic_long_inc(&rm->stats.waits);
+	trace_tpm_space_wait_begin(space->id, cmd->cc);
 	return true;
 }
 
@@ -322,6 +323,15 @@ void tpm2_rm_chip_gone(struct tpm_chip *chip)
 	mutex_unlock(&chip->tpm_mutex);
 }
 
+/* The wait ends: traced, with its time and how it ended; returns @ret */
+static int wait_over(const struct tpm_space *space, unsigned long start,
+		     enum tpm_space_wait_end how, int ret)
+{
+	trace_tpm_space_wait_end(space->id,
+				 jiffies_to_msecs(tpm2_rm_now() - start), how);
+	return ret;
+}
+
 /**
  * tpm2_space_wait() - wait without the chip for a session handle
  * @chip: the chip; its ops are not held
@@ -341,6 +351,7 @@ void tpm2_rm_chip_gone(struct tpm_chip *chip)
  */
 int tpm2_space_wait(struct tpm_chip *chip, struct tpm_space *space)
 {
+	unsigned long start = tpm2_rm_now();
 	unsigned int why;
 	long left;
 
@@ -350,21 +361,23 @@ int tpm2_space_wait(struct tpm_chip *chip, struct tpm_space *space)
 	for (;;) {
 		left = (long)(space->wait_until - tpm2_rm_now());
 		if (left <= 0)
-			return 0;
+			return wait_over(space, start, TPM_SPACE_WAIT_RESEND, 0);
 		left = wait_event_interruptible_timeout(space->wait_wq,
 							READ_ONCE(space->wait_wake),
 							left);
 		if (left < 0) {
 			tpm2_space_end_wait(chip, space);
-			return -ERESTARTSYS;
+			return wait_over(space, start, TPM_SPACE_WAIT_SIGNAL,
+					 -ERESTARTSYS);
 		}
 		why = READ_ONCE(space->wait_wake);
 		if (why & TPM2_RM_WAKE_STOP) {
 			tpm2_space_end_wait(chip, space);
-			return -EPIPE;
+			return wait_over(space, start, TPM_SPACE_WAIT_STOPPED,
+					 -EPIPE);
 		}
 		if (!left || (why & TPM2_RM_WAKE_FREED))
-			return 0;
+			return wait_over(space, start, TPM_SPACE_WAIT_RESEND, 0);
 
 		/* first in line now: sleep until a session may be evicted */
 		mutex_lock(&chip->tpm_mutex);

@@ -13,9 +13,19 @@
 #define TPM2_RC_HIERARCHY_CODE	0x085
 #define TPM2_RC_SIZE_CODE	0x095
 
-static void count(atomic_long_t *counter)
+/*
+ * One context command the resource manager sent: counted in space_stats
+ * and for the command in flight, and traced, so the two always agree.
+ */
+static void sent(struct tpm_chip *chip, atomic_long_t *counter,
+		 enum tpm_space_ctx_op op, u32 handle,
+		 enum tpm_space_ctx_reason why, int rc)
 {
+	struct tpm2_rm_chip *rm = chip->rm;
+
 	atomic_long_inc(counter);
+	rm->cmd.rm_cmds++;
+	trace_tpm_space_context(rm->cause, op, handle, why, rc);
 }
 
 /**
@@ -99,14 +109,20 @@ static int context_save(struct tpm_chip *chip, u32 handle,
  * @blob: TPMS_CONTEXT
  * @len: length of @blob
  * @handle: the handle the TPM gave it
+ * @why: what the resource manager loads it for, for the trace event
  *
  * Return: 0, the TPM response code, or -errno.
  */
-int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle)
+int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle,
+		 enum tpm_space_ctx_reason why)
 {
+	int rc;
+
 	lockdep_assert_held(&chip->tpm_mutex);
-	count(&chip->rm->stats.context_load);
-	return context_load(chip, blob, len, handle);
+	rc = context_load(chip, blob, len, handle);
+	sent(chip, &chip->rm->stats.context_load, TPM_SPACE_CTX_LOAD,
+	     rc ? 0 : *handle, why, rc);
+	return rc;
 }
 
 /**
@@ -116,6 +132,7 @@ int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle)
  * @blob: in: the buffer of the context last saved or loaded, or NULL;
  *	  out: the new context
  * @len: in: the size of that buffer; out: the length of the new context
+ * @why: what the resource manager saves it for, for the trace event
  *
  * A context keeps its size from one save to the next, so the new one is
  * written over the last and a full memory cgroup or a failing allocation
@@ -128,7 +145,7 @@ int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle)
  * context that grew and found no memory is gone (-ENOMEM, not loaded).
  */
 int tpm2_rm_save_over(struct tpm_chip *chip, u32 handle, u8 **blob,
-		      u16 *len)
+		      u16 *len, enum tpm_space_ctx_reason why)
 {
 	u8 *spare = NULL, *grown;
 	struct tpm_buf tbuf;
@@ -144,8 +161,9 @@ int tpm2_rm_save_over(struct tpm_chip *chip, u32 handle, u8 **blob,
 			return -ENOMEM;
 		cap = TPM2_MAX_CONTEXT_SIZE;
 	}
-	count(&chip->rm->stats.context_save);
 	rc = context_save(chip, handle, &tbuf, &ctx, &n);
+	sent(chip, &chip->rm->stats.context_save, TPM_SPACE_CTX_SAVE, handle,
+	     why, rc);
 	if (rc) {
 		kfree(spare);
 		return rc;
@@ -175,11 +193,19 @@ int tpm2_rm_save_over(struct tpm_chip *chip, u32 handle, u8 **blob,
 	return 0;
 }
 
-void tpm2_rm_flush(struct tpm_chip *chip, u32 handle)
+/**
+ * tpm2_rm_flush() - flush a context for the resource manager
+ * @chip: the chip, with its ops held
+ * @handle: the loaded object or session, or the saved session
+ * @why: what the resource manager flushes it for, for the trace event
+ */
+void tpm2_rm_flush(struct tpm_chip *chip, u32 handle,
+		   enum tpm_space_ctx_reason why)
 {
 	lockdep_assert_held(&chip->tpm_mutex);
-	count(&chip->rm->stats.flush_context);
 	tpm2_flush_context(chip, handle);
+	sent(chip, &chip->rm->stats.flush_context, TPM_SPACE_CTX_FLUSH, handle,
+	     why, 0);
 }
 
 /**

@@ -38,6 +38,7 @@ int tpm2_init_space(struct tpm_space *space, unsigned int buf_size)
 	space->nr_tombstones = 0;
 	space->next_vhandle = 0;
 	space->euid = current_euid();
+	space->id = tpm2_rm_new_space_id();
 	INIT_LIST_HEAD(&space->wait_node);
 	space->wait_deadline = 0;
 	space->wait_until = 0;
@@ -108,7 +109,7 @@ static void put_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 		return;
 	if (obj->dirty) {
 		rc = tpm2_rm_save_over(chip, obj->phandle, &obj->blob,
-				       &obj->len);
+				       &obj->len, TPM_SPACE_WHY_PUT_BACK);
 		if (rc) {
 			rm_warn(chip, "saving object", obj->vhandle, rc);
 			obj->stale = true;
@@ -116,7 +117,7 @@ static void put_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 			obj->dirty = false;
 		}
 	}
-	tpm2_rm_flush(chip, obj->phandle);
+	tpm2_rm_flush(chip, obj->phandle, TPM_SPACE_WHY_PUT_BACK);
 	obj->phandle = 0;
 	if (rc == -ENOMEM && obj == cmd->obj[TPM2_RM_REF_NEW] &&
 	    chip->rm->space) {
@@ -142,7 +143,7 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 		return;
 	do {
 		rc = tpm2_rm_save_over(chip, sess->handle, &sess->blob,
-				       &sess->len);
+				       &sess->len, TPM_SPACE_WHY_PUT_BACK);
 	} while (rc == TPM2_RC_CONTEXT_GAP && tries++ < TPM2_RM_MAX_LOADED &&
 		 tpm2_rm_regap_oldest(chip));
 	sess->last_used = tpm2_rm_now();
@@ -153,7 +154,7 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 	}
 	rm_warn(chip, "saving session", sess->handle, rc);
 	if (!tpm2_rm_rc_is_lost(rc))
-		tpm2_rm_flush(chip, sess->handle);
+		tpm2_rm_flush(chip, sess->handle, TPM_SPACE_WHY_PUT_BACK);
 	if (rc == -ENOMEM && sess == cmd->sess[TPM2_RM_REF_NEW]) {
 		drop_session(chip->rm, sess);
 		cmd->rm_rc = TPM2_RM_LAYER | TPM2_RC_MEMORY;
@@ -202,7 +203,8 @@ static u32 get_object(struct tpm_chip *chip, struct tpm2_rm_object *obj,
 		return TPM2_RM_LAYER | (TPM2_RC_REFERENCE_H0 + index);
 	if (obj->phandle)
 		return 0;
-	rc = tpm2_rm_load(chip, obj->blob, obj->len, &obj->phandle);
+	rc = tpm2_rm_load(chip, obj->blob, obj->len, &obj->phandle,
+			  TPM_SPACE_WHY_NAMED);
 	if (!rc)
 		return 0;
 	obj->phandle = 0;
@@ -225,11 +227,13 @@ static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
 		return 0;
 	if (sess->state != TPM2_RM_HELD)
 		return TPM2_RM_LAYER | ref;
-	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
+	rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle,
+			  TPM_SPACE_WHY_NAMED);
 	if (rc == TPM2_RC_CONTEXT_GAP && tpm2_rm_regap_oldest(chip))
-		rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle);
+		rc = tpm2_rm_load(chip, sess->blob, sess->len, &handle,
+				  TPM_SPACE_WHY_NAMED);
 	if (!rc && handle != sess->handle) {
-		tpm2_rm_flush(chip, handle);
+		tpm2_rm_flush(chip, handle, TPM_SPACE_WHY_NAMED);
 		rc = TPM2_RC_HANDLE;
 	}
 	if (!rc) {
@@ -420,7 +424,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 	if (sess && !sess->space && !uid_eq(sess->euid, space->euid))
 		return rm_answer(chip, buf, refused);
 	if ((!sess || !sess->space) &&
-	    space->nr_sessions >= READ_ONCE(tpm2_space_max_sessions))
+	    tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_SESSIONS))
 		return rm_answer(chip, buf, TPM2_RM_LAYER |
 				 TPM2_RC_SESSION_MEMORY);
 	if (sess && tpm2_rm_substitute(sess, buf, cmd))
@@ -592,13 +596,13 @@ static int prepare_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	if (!(cmd->attrs & BIT(TPM2_CC_ATTR_RHANDLE)))
 		return 0;
 	if (cmd->cc == TPM2_CC_START_AUTH_SESS)
-		return space->nr_sessions < READ_ONCE(tpm2_space_max_sessions) ? 0 :
-		       TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY;
+		return tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_SESSIONS) ?
+		       TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY : 0;
 	if (cmd->cc == TPM2_CC_CONTEXT_LOAD &&
 	    tpm2_rm_is_session(get_unaligned_be32(blob +
 						  TPM2_CONTEXT_HANDLE_OFF)))
 		return 0;
-	if (space->nr_objects >= READ_ONCE(tpm2_space_max_objects))
+	if (tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_OBJECTS))
 		return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
 	if (cmd->cc != TPM2_CC_CONTEXT_LOAD)
 		return 0;
@@ -695,10 +699,13 @@ int tpm2_prepare_space(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		tpm2_rm_outside_prepare(chip->rm, buf, bufsiz);
 		return 0;
 	}
+	tpm2_rm_command_begin(chip->rm, space, buf, bufsiz);
 	rc = prepare(chip, space, buf, bufsiz);
-	/* a command waiting for a session handle that will not be sent */
-	if (rc)
+	if (rc) {
+		/* a command waiting for a session handle that will not be sent */
 		tpm2_rm_leave_line(chip->rm, space);
+		tpm2_rm_command_end(chip->rm, buf, max(rc, 0), min(rc, 0));
+	}
 	return rc;
 }
 
@@ -713,13 +720,13 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	struct tpm2_rm_session *sess;
 
 	if (tpm2_rm_is_transient(h)) {
-		if (space->nr_objects >= READ_ONCE(tpm2_space_max_objects)) {
-			tpm2_rm_flush(chip, h);
+		if (tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_OBJECTS)) {
+			tpm2_rm_flush(chip, h, TPM_SPACE_WHY_REFUSED);
 			return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
 		}
 		obj = tpm2_rm_object_add(space);
 		if (!obj) {
-			tpm2_rm_flush(chip, h);
+			tpm2_rm_flush(chip, h, TPM_SPACE_WHY_REFUSED);
 			return TPM2_RM_LAYER | TPM2_RC_MEMORY;
 		}
 		obj->phandle = h;
@@ -744,13 +751,13 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 		sess->last_used = tpm2_rm_now();
 		return 0;
 	}
-	if (space->nr_sessions >= READ_ONCE(tpm2_space_max_sessions)) {
-		tpm2_rm_flush(chip, h);
+	if (tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_SESSIONS)) {
+		tpm2_rm_flush(chip, h, TPM_SPACE_WHY_REFUSED);
 		return TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY;
 	}
 	sess = tpm2_rm_session_add(rm, space, h);
 	if (!sess) {
-		tpm2_rm_flush(chip, h);
+		tpm2_rm_flush(chip, h, TPM_SPACE_WHY_REFUSED);
 		return TPM2_RM_LAYER | TPM2_RC_MEMORY;
 	}
 	/* the context a ContextLoad used up, as the buffer for saves */
@@ -877,6 +884,7 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 		*bufsiz = rm_answer(chip, buf, rm->cmd.rm_rc);
 	tpm2_rm_regap_due(chip);
 out:
+	tpm2_rm_command_end(rm, buf, *bufsiz, ret);
 	kfree(rm->cmd.resend);
 	rm->cmd.resend = NULL;
 	rm->space = NULL;
@@ -896,6 +904,8 @@ void tpm2_flush_space(struct tpm_chip *chip)
 		return;
 	tpm2_rm_put_back(chip, &rm->cmd);
 	tpm2_rm_leave_line(rm, rm->space);
+	/* the transmission failed; its error is the caller's to give */
+	tpm2_rm_command_end(rm, NULL, 0, -EIO);
 	kfree(rm->cmd.resend);
 	rm->cmd.resend = NULL;
 	rm->space = NULL;
@@ -910,13 +920,14 @@ static void release_sessions(struct tpm_chip *chip, struct tpm_space *space)
 		if (sess->state == TPM2_RM_CLIENT_SAVED) {
 			victim = tpm2_rm_abandon(chip->rm, sess);
 			if (victim) {
-				tpm2_rm_flush(chip, victim->handle);
+				tpm2_rm_flush(chip, victim->handle,
+					      TPM_SPACE_WHY_HANDOFF);
 				tpm2_rm_session_del(chip->rm, victim);
 			}
 			continue;
 		}
 		if (sess->state == TPM2_RM_HELD)
-			tpm2_rm_flush(chip, sess->handle);
+			tpm2_rm_flush(chip, sess->handle, TPM_SPACE_WHY_CLOSE);
 		tpm2_rm_session_del(chip->rm, sess);
 	}
 }
@@ -968,7 +979,9 @@ void tpm2_del_space(struct tpm_chip *chip, struct tpm_space *space)
 
 	if (!tpm_try_get_ops(chip)) {
 		tpm2_rm_leave_line(chip->rm, space);
+		chip->rm->cause = space->id;
 		release_sessions(chip, space);
+		chip->rm->cause = 0;
 		tpm2_rm_session_freed(chip->rm);
 		tpm_put_ops(chip);
 	} else if (!chip_is_gone(chip)) {

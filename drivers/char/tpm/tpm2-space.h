@@ -19,6 +19,7 @@
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
+#include <trace/events/tpm.h>
 #include "tpm.h"
 
 #define TPM2_RM_LAYER		TSS2_RESMGR_TPM_RC_LAYER
@@ -176,6 +177,8 @@ enum tpm2_rm_ref {
  * @load_len:	its length
  * @rm_rc:	the resource manager's answer instead of the TPM's success,
  *		when it could not keep what the command created, or 0
+ * @rm_cmds:	ContextLoad, ContextSave and FlushContext commands the
+ *		resource manager sent for this command
  */
 struct tpm2_rm_cmd {
 	u32 cc;
@@ -195,6 +198,7 @@ struct tpm2_rm_cmd {
 	u8 *load_blob;
 	u16 load_len;
 	u32 rm_rc;
+	unsigned int rm_cmds;
 };
 
 /**
@@ -240,6 +244,8 @@ struct tpm2_rm_stats {
  * @active_max:	TPM_PT_ACTIVE_SESSIONS_MAX
  * @outside_cc:	command code of the /dev/tpmN command in flight
  * @outside_arg: its first parameter or handle, for tpm2_rm_outside_commit()
+ * @cause:	id of the space the resource manager works for, in its
+ *		command or its close, for the trace events; 0 for none
  * @stats:	counters
  * @debugfs:	the chip's debugfs directory
  * @chip:	the chip, whose tpm_mutex guards this
@@ -262,6 +268,7 @@ struct tpm2_rm_chip {
 	u32 active_max;
 	u32 outside_cc;
 	u32 outside_arg;
+	u32 cause;
 	struct tpm2_rm_stats stats;
 	struct dentry *debugfs;
 	struct tpm_chip *chip;
@@ -330,11 +337,23 @@ static inline void tpm2_rm_walk_step(void)
 }
 #endif
 
+/* tpm2-space-chip.c: trace events */
+u32 tpm2_rm_new_space_id(void);
+bool tpm2_rm_over_quota(const struct tpm_space *space,
+			enum tpm_space_quota what);
+void tpm2_rm_command_begin(struct tpm2_rm_chip *rm,
+			   const struct tpm_space *space, const u8 *buf,
+			   size_t len);
+void tpm2_rm_command_end(struct tpm2_rm_chip *rm, const u8 *rsp, size_t len,
+			 int err);
+
 /* tpm2-space-swap.c */
-int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle);
+int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle,
+		 enum tpm_space_ctx_reason why);
 int tpm2_rm_save_over(struct tpm_chip *chip, u32 handle, u8 **blob,
-		      u16 *len);
-void tpm2_rm_flush(struct tpm_chip *chip, u32 handle);
+		      u16 *len, enum tpm_space_ctx_reason why);
+void tpm2_rm_flush(struct tpm_chip *chip, u32 handle,
+		   enum tpm_space_ctx_reason why);
 bool tpm2_rm_rc_is_lost(int rc);
 
 /* tpm2-space.c */

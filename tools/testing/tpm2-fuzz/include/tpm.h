@@ -82,6 +82,7 @@ struct tpm_space {
 	unsigned int nr_tombstones;
 	u32 next_vhandle;
 	kuid_t euid;
+	u32 id;
 	struct list_head wait_node;
 	unsigned long wait_deadline;
 	unsigned long wait_until;
