@@ -76,14 +76,20 @@ TRACE_DEFINE_ENUM(TPM_SPACE_WAIT_STOPPED);
 TRACE_DEFINE_ENUM(TPM_SPACE_QUOTA_OBJECTS);
 TRACE_DEFINE_ENUM(TPM_SPACE_QUOTA_SESSIONS);
 
-TRACE_EVENT(tpm_space_command_begin,
-	    TP_PROTO(u32 space, u32 cc),
-	    TP_ARGS(space, cc),
-	    TP_STRUCT__entry(__field(u32, space)
-			     __field(u32, cc)),
-	    TP_fast_assign(__entry->space = space;
-			   __entry->cc = cc;),
-	    TP_printk("space=%u cc=0x%03x", __entry->space, __entry->cc)
+/* A command of a space, named by its command code */
+DECLARE_EVENT_CLASS(tpm_space_cc,
+		    TP_PROTO(u32 space, u32 cc),
+		    TP_ARGS(space, cc),
+		    TP_STRUCT__entry(__field(u32, space)
+				     __field(u32, cc)),
+		    TP_fast_assign(__entry->space = space;
+				   __entry->cc = cc;),
+		    TP_printk("space=%u cc=0x%03x", __entry->space, __entry->cc)
+);
+
+DEFINE_EVENT(tpm_space_cc, tpm_space_command_begin,
+	     TP_PROTO(u32 space, u32 cc),
+	     TP_ARGS(space, cc)
 );
 
 TRACE_EVENT(tpm_space_command_end,
@@ -158,14 +164,9 @@ TRACE_EVENT(tpm_space_evict,
 				       { TPM_SPACE_EVICT_LRU, "lru" }))
 );
 
-TRACE_EVENT(tpm_space_wait_begin,
-	    TP_PROTO(u32 space, u32 cc),
-	    TP_ARGS(space, cc),
-	    TP_STRUCT__entry(__field(u32, space)
-			     __field(u32, cc)),
-	    TP_fast_assign(__entry->space = space;
-			   __entry->cc = cc;),
-	    TP_printk("space=%u cc=0x%03x", __entry->space, __entry->cc)
+DEFINE_EVENT(tpm_space_cc, tpm_space_wait_begin,
+	     TP_PROTO(u32 space, u32 cc),
+	     TP_ARGS(space, cc)
 );
 
 TRACE_EVENT(tpm_space_wait_end,

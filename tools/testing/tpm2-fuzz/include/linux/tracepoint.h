@@ -14,6 +14,10 @@
 #define TRACE_EVENT(name, proto, ...)					\
 	static inline void trace_##name(proto) {}			\
 	static inline bool trace_##name##_enabled(void) { return false; }
+#define DECLARE_EVENT_CLASS(name, ...)	static_assert(1, #name)
+#define DEFINE_EVENT(class, name, proto, ...)				\
+	TRACE_EVENT(name, PARAMS(proto))
+#define PARAMS(args...)		args
 #define TRACE_DEFINE_ENUM(a)	static_assert((a) >= 0, #a)
 
 #endif
