@@ -10,7 +10,12 @@
 #                        check that the kernel log check fails on it
 #   make run             boot our kernel and show the resource manager at work
 #   make shell           interactive shell in the guest
-#   make series          write the series as git format-patch files
+#   make series          write the series as git format-patch files and
+#                        check every step (SERIES_STEPS=0: only the end)
+#   make stack-open      the stack of patches/ as branch 'stack' in
+#                        build/stack, for git rebase -i
+#   make stack-save      write build/stack back to patches/ and the overlay
+#   make stack-fold      fold overlay edits into the stack's commits
 #   make bench           the guest benchmark: /dev/tpm0, the base kernel's
 #                        /dev/tpmrm0, ours and tpm2-abrmd side by side
 #   make bench-native    the resource manager's own CPU time per command,
@@ -74,7 +79,8 @@ KUNIT_OUT := $(ABS_BUILD)/kunit
 UPSTREAM_BZIMAGE := $(ABS_BUILD)/obj-$(patsubst ours%,upstream%,$(VARIANT))/arch/x86/boot/bzImage
 
 .PHONY: all deps tree base kernel selftests kunit lint check check-controls \
-	run shell series bench bench-native fuzz clean
+	run shell series stack-open stack-save stack-fold bench bench-native \
+	fuzz clean
 
 all: kernel
 
@@ -148,6 +154,15 @@ shell: kernel
 
 series: tree
 	@$(TOOLS)/make-series.sh $(CURDIR) $(OURS).git $(ABS_BUILD)/series
+
+stack-open: tree
+	@$(TOOLS)/stack.sh open $(CURDIR) $(OURS).git $(ABS_BUILD)/stack
+
+stack-save:
+	@$(TOOLS)/stack.sh save $(CURDIR) $(ABS_BUILD)/stack
+
+stack-fold: tree
+	@$(TOOLS)/stack.sh fold $(CURDIR) $(OURS).git $(ABS_BUILD)/stack
 
 clean:
 	rm -rf $(BUILD)

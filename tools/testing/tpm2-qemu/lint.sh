@@ -3,8 +3,9 @@
 #
 # lint.sh REPO SRC KOUT
 #
-# The kernel's own checks, on our files only: checkpatch --strict on every
-# C file we own, then a W=1 build with sparse (C=2) of the kernel
+# The overlay first: it must be the end of the stack in patches/
+# (stack.sh drift). Then the kernel's own checks, on our files only:
+# checkpatch --strict on every C file we own, then a W=1 build with sparse (C=2) of the kernel
 # directories that hold them, whose findings are filtered down to our
 # files. KOUT is a build folder of its own: its config adds KUnit, so that
 # the test files are compiled too. Prints each finding and
@@ -18,6 +19,11 @@ repo=$(readlink -f "$1") src=$(readlink -f "$2") kout=$3
 mkdir -p "$kout"
 kout=$(readlink -f "$kout")
 findings=0
+
+# prepare-tree applied patches/ in SRC's git directory, SRC.git.
+if ! "$here/stack.sh" drift "$repo" "$src.git"; then
+	findings=$((findings + 1))
+fi
 
 cfiles=$(cd "$repo" && find drivers include tools/testing/selftests \
 		\( -name '*.c' -o -name '*.h' \) 2>/dev/null | LC_ALL=C sort)

@@ -3,20 +3,18 @@
 #
 # make-series REPO BASE_GIT OUT_DIR
 #
-# Turn the overlay into a git series against the pristine base, write it
-# with 'git format-patch --cover-letter', and prove it applies with 'git am'
-# on a fresh clone of the base. BASE_GIT is the git directory that
+# Write the stack in patches/ as the series a maintainer receives, signed
+# off by whoever runs it: 'git format-patch --cover-letter', proved to apply
+# with 'git am' on a fresh clone of the base. BASE_GIT is the git directory that
 # prepare-tree made (build/src.git): its branch 'base' is the pristine
 # base, and its patches are applied with the same 'git am'.
 #
-# REPO/patches/ defines the commits, in file-name order. For one commit
-# named NNNN-slug there may be:
-#   NNNN-slug.patch  a 'git format-patch' mail: edits to upstream files
-#   NNNN-slug.files  overlay files (one path a line) the commit adds; if
-#                    there is no .patch, the lines before a '---' line are
-#                    the commit message, a 'Subject:' line first
-# Every overlay file must belong to exactly one commit.
-# REPO/patches/cover-letter: the cover letter, its first line the subject.
+# REPO/patches/NNNN-*.patch is the stack of commits, as 'git format-patch'
+# mails without an identity (series-lib.sh); REPO/patches/cover-letter is
+# the cover letter, its first line the subject. The end of the stack must
+# be the overlay: a file we own that differs stops the series (fold it in
+# with 'make stack-fold', see stack.sh). Then, unless SERIES_STEPS=0,
+# series-steps.sh checks every commit on its own.
 
 set -eu
 
@@ -49,50 +47,22 @@ export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EM
 export GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
 git_q() { git -c advice.detachedHead=false -c init.defaultBranch=base "$@"; }
 
-# 1. Every overlay file in exactly one commit.
-overlay=$(cd "$repo" && for d in drivers include Documentation tools; do
-		[ -d "$d" ] && find "$d" -type f
-	  done | LC_ALL=C sort)
-claimed_all=$(for f in "$repo"/patches/*.files; do
-		[ -e "$f" ] || continue
-		if grep -q '^---$' "$f"; then sed '1,/^---$/d' "$f"; else cat "$f"; fi
-	      done | grep -v '^$' | LC_ALL=C sort)
-dups=$(printf '%s\n' "$claimed_all" | uniq -d)
-[ -z "$dups" ] || die "in more than one commit: $dups"
-orphans=$(LC_ALL=C comm -23 <(printf '%s\n' "$overlay") <(printf '%s\n' "$claimed_all") | grep -v '^$' || true)
-[ -z "$orphans" ] || die "overlay files in no patches/*.files: $orphans"
-ghosts=$(LC_ALL=C comm -13 <(printf '%s\n' "$overlay") <(printf '%s\n' "$claimed_all") | grep -v '^$' || true)
-[ -z "$ghosts" ] || die "patches/*.files name files that do not exist: $ghosts"
-
-# 2. The series as commits.
+# 1. The stack as commits, each signed off by whoever writes the series.
 rm -rf "$work"
 git_q clone -q -b base "$pristine" "$work"
 cd "$work"
-for name in $(ls "$repo/patches" | sed -n 's/\.\(patch\|files\)$//p' | LC_ALL=C sort -u); do
-	patch=$repo/patches/$name.patch files=$repo/patches/$name.files
-	if [ -f "$patch" ]; then
-		series_am git_q "$ident" "$patch" --signoff ||
-			die "$name.patch does not apply with git am to Linux $version"
-	fi
-	[ -f "$files" ] || continue
-	if grep -q '^---$' "$files"; then
-		list=$(sed '1,/^---$/d' "$files")
-	else
-		list=$(cat "$files")
-	fi
-	for f in $list; do
-		mkdir -p "$(dirname "$f")"
-		cp "$repo/$f" "$f"
-		git add -f "$f"
-	done
-	if [ -f "$patch" ]; then
-		git_q commit -q --amend --no-edit
-	else
-		sed '/^---$/,$d' "$files" | sed '1s/^Subject: //' >"$out/msg"
-		git_q commit -q -s -F "$out/msg"
-	fi
+git_q checkout -q -b stack
+for patch in "$repo"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
+	[ -e "$patch" ] || die "no patches/NNNN-*.patch in $repo"
+	series_am git_q "$ident" "$patch" --signoff ||
+		die "$(basename "$patch") does not apply with git am to Linux $version"
 done
-[ "$(git rev-list --count HEAD ^origin/base)" -gt 0 ] || die "the series is empty"
+
+# 2. Its end is the overlay.
+drift=$(series_drift "$repo" "$work/.git" HEAD)
+[ -z "$drift" ] || die "the overlay is not the end of patches/ (M differs, A not in the stack, D only in the stack):
+$drift
+fold the edits into the stack with 'make stack-fold' (or stack-open, git rebase -i, stack-save)"
 
 # 3. format-patch, with the cover letter filled in.
 rm -rf "$mails"
@@ -122,5 +92,11 @@ git_q clone -q -b base "$pristine" "$out/verify"
 [ "$(git -C "$out/verify" rev-parse 'HEAD^{tree}')" = "$(git rev-parse 'HEAD^{tree}')" ] ||
 	die "git am of the mails gives a different tree"
 rm -rf "$out/verify"
+
+# 5. Every step on its own.
+if [ "${SERIES_STEPS:-1}" != 0 ]; then
+	"$(dirname "$(readlink -f "$0")")/series-steps.sh" "$repo" "$work" "$mails" "$out/steps" ||
+		die "a step of the series fails its checks (see above)"
+fi
 echo "series: $(ls "$mails" | wc -l) files in $mails (cover letter included), applies to Linux $version"
 ls "$mails"

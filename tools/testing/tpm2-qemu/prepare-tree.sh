@@ -19,7 +19,6 @@
 set -eu
 
 SERIES=6.12
-OVERLAY_DIRS="drivers include Documentation tools"
 
 die() {
 	echo "prepare-tree: $*" >&2
@@ -51,15 +50,6 @@ base() {
 		mv "$dir.tmp" "$dir"
 	fi
 	echo "base: Linux $(cat "$dir/.tpm2-base-version") from $tarball"
-}
-
-overlay_files() {
-	local repo=$1 d
-
-	for d in $OVERLAY_DIRS; do
-		[ -d "$repo/$d" ] || continue
-		(cd "$repo" && find "$d" -type f ! -name '*.o' ! -name '.*.cmd')
-	done | LC_ALL=C sort
 }
 
 . "$(dirname "$(readlink -f "$0")")/series-lib.sh"
@@ -120,7 +110,7 @@ apply_series() {
 drop_vanished() {
 	local repo=$1 f
 
-	overlay_files "$repo" >"$gitdir/tpm2-overlay.new"
+	series_overlay "$repo" >"$gitdir/tpm2-overlay.new"
 	touch "$gitdir/tpm2-overlay"
 	LC_ALL=C comm -23 "$gitdir/tpm2-overlay" "$gitdir/tpm2-overlay.new" |
 	while IFS= read -r f; do

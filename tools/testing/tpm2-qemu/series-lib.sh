@@ -34,3 +34,42 @@ series_am() {
 	awk -v who="$ident" 'NR == 1 { print; print "From: " who; next } { print }' "$p" |
 		$git am -q --keep-cr "$@"
 }
+
+# The folders that hold the overlay: the files we own, at their kernel
+# paths. Most are new; a few replace an upstream file whole
+# (drivers/char/tpm/tpm2-space.c).
+OVERLAY_DIRS="drivers include Documentation tools"
+
+# series_overlay REPO: the overlay's files, one path a line, sorted.
+series_overlay() {
+	local d
+
+	for d in $OVERLAY_DIRS; do
+		[ -d "$1/$d" ] || continue
+		(cd "$1" && find "$d" -type f ! -name '*.o' ! -name '.*.cmd')
+	done | LC_ALL=C sort
+}
+
+# series_added GIT_DIR TIP: the files that TIP adds to the base under the
+# overlay's folders. Each must be in the overlay.
+series_added() {
+	git --git-dir="$1" diff --name-only --no-renames --diff-filter=A \
+		base "$2" -- $OVERLAY_DIRS | LC_ALL=C sort
+}
+
+# series_drift REPO GIT_DIR TIP: how the overlay differs from TIP, one
+# "M path" (differs), "A path" (not in the stack) or "D path" (added by
+# the stack, not in the overlay) a line; nothing when they agree.
+series_drift() {
+	local repo=$1 gitdir=$2 tip=$3 f
+
+	series_overlay "$repo" | while IFS= read -r f; do
+		if ! git --git-dir="$gitdir" cat-file -e "$tip:$f" 2>/dev/null; then
+			echo "A $f"
+		elif ! git --git-dir="$gitdir" show "$tip:$f" | cmp -s - "$repo/$f"; then
+			echo "M $f"
+		fi
+	done
+	LC_ALL=C comm -13 <(series_overlay "$repo") <(series_added "$gitdir" "$tip") |
+		sed 's/^/D /'
+}
