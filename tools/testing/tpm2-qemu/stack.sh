@@ -11,7 +11,9 @@
 #	Make DIR a git repository whose branch 'stack' is the base plus
 #	patches/*.patch, one commit each, for 'git rebase -i base'. Overlay
 #	edits not yet in the stack become one last commit, "overlay: ...",
-#	to fold into the commits they belong to.
+#	to fold into the commits they belong to. Only the files the stack
+#	and the overlay touch are checked out (a sparse checkout): to edit
+#	another upstream file, 'git -C DIR sparse-checkout add PATH' first.
 # stack.sh save REPO DIR
 #	Write DIR's branch back: patches/*.patch from its commits, without
 #	From: or Signed-off-by: (series-lib.sh), and the overlay from its
@@ -52,17 +54,34 @@ git_s() {
 		-c user.name="${ident% <*}" -c user.email="$ident_email" "$@"
 }
 
-# The base plus the stored stack, in a new repository DIR.
+# The paths the stack and the overlay touch: only these are checked out,
+# so that opening a stack costs seconds, not a kernel tree's checkout.
+# The commits are those of the whole tree all the same.
+stack_paths() {
+	local repo=$1
+
+	{
+		sed -n 's#^diff --git a/\([^ ]*\) b/\([^ ]*\)$#\1\n\2#p' \
+			"$repo"/patches/[0-9][0-9][0-9][0-9]-*.patch 2>/dev/null
+		series_overlay "$repo"
+		# format-patch's hunk headers name C functions by its rules
+		echo .gitattributes
+	} | LC_ALL=C sort -u | sed 's#^#/#'
+}
+
+# The base plus the stored stack, in a new repository DIR that borrows
+# the base's objects.
 apply_stack() {
 	local repo=$1 pristine=$2 dir=$3 p
 
 	git --git-dir="$pristine" rev-parse -q --verify base >/dev/null ||
 		die "no branch 'base' in $pristine (run 'make tree')"
-	git_s clone -q -b base "$pristine" "$dir"
-	git_s -C "$dir" checkout -q -b stack
+	git_s clone -q --shared --no-checkout -b base "$pristine" "$dir"
 	git -C "$dir" config user.name "${ident% <*}"
 	git -C "$dir" config user.email "$ident_email"
 	git -C "$dir" config gc.auto 0
+	stack_paths "$repo" | git -C "$dir" sparse-checkout set --no-cone --stdin
+	git_s -C "$dir" checkout -q -b stack
 	for p in "$repo"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
 		[ -e "$p" ] || continue
 		series_am "git_s -C $dir" "$ident" "$p" ||
@@ -79,7 +98,7 @@ stage_overlay() {
 		D) git -C "$dir" rm -q -- "$f" ;;
 		*) mkdir -p "$(dirname "$dir/$f")"
 		   cp "$repo/$f" "$dir/$f"
-		   git -C "$dir" add -f -- "$f" ;;
+		   git -C "$dir" add -f --sparse -- "$f" ;;
 		esac
 	done
 	! git -C "$dir" diff --cached --quiet
@@ -191,7 +210,7 @@ cmd_fold() {
 	done | LC_ALL=C sort >"$map"
 	for target in $(cut -d' ' -f1 "$map" | uniq); do
 		for f in $(awk -v t="$target" '$1 == t { print $2 }' "$map"); do
-			git -C "$dir" add -A -- "$f"
+			git -C "$dir" add -A -f --sparse -- "$f"
 		done
 		echo "stack: into \"$(git -C "$dir" log -1 --format=%s "$target")\":"
 		git -C "$dir" diff --cached --stat | sed 's/^/  /'
