@@ -20,9 +20,10 @@
 #	last commit. DIR is removed: its work is in REPO now.
 # stack.sh fold REPO PRISTINE_GIT DIR
 #	open, then fold every overlay edit into the last commit of the
-#	stack that touches its file (later commits never touch it, so the
-#	fold cannot conflict), then save. A file the stack does not have
-#	yet needs a human: 'open', and commit it where it belongs.
+#	stack that touches its file, and a new file into the last that
+#	touches its folder (later commits never touch it, so the fold
+#	cannot conflict), then save. Anything else, such as an edit that
+#	belongs in an earlier commit, is for 'open' and 'git rebase -i'.
 # stack.sh drift REPO SRC_GIT
 #	List the overlay files that differ from the end of the stack in
 #	prepare-tree's tree (its HEAD is patches/ applied); exit 1 if there
@@ -185,8 +186,22 @@ cmd_save() {
 	echo "stack: review with 'git -C $repo status', and commit"
 }
 
+# The commit a file's edit folds into: the last one that touches the
+# file, or for a file new to the stack, the last one that touches its
+# folder (or the nearest folder above it that the stack touches).
+fold_target() {
+	local dir=$1 path=$2 target
+
+	while :; do
+		target=$(git -C "$dir" log -1 --format=%H base..stack -- "$path")
+		[ -n "$target" ] && { echo "$target"; return; }
+		[ "$path" = . ] && return 1
+		path=$(dirname "$path")
+	done
+}
+
 cmd_fold() {
-	local repo=$1 pristine=$2 dir=$3 f target files new= map
+	local repo=$1 pristine=$2 dir=$3 f target files map
 
 	cmd_open "$repo" "$pristine" "$dir" >/dev/null
 	if [ "$(git -C "$dir" log -1 --format=%s)" != "$DRIFT_SUBJECT" ]; then
@@ -195,18 +210,15 @@ cmd_fold() {
 		return
 	fi
 	files=$(git -C "$dir" diff --name-only --no-renames HEAD~1 HEAD)
-	for f in $files; do
-		git -C "$dir" cat-file -e "HEAD~1:$f" 2>/dev/null || new="$new $f"
-	done
-	[ -z "$new" ] ||
-		die "files the stack does not have yet:$new. Say which commit adds them: 'git -C $dir rebase -i base' (the stack is open), then 'make stack-save'"
 	git -C "$dir" reset -q HEAD~1
 
-	# Each file goes to the last commit that touches it, one fixup for
-	# each such commit.
+	# One fixup for each target commit. No later commit touches what it
+	# folds in, so the rebase cannot conflict.
 	map=$dir/.git/stack-fold-map
 	for f in $files; do
-		echo "$(git -C "$dir" log -1 --format=%H base..stack -- "$f") $f"
+		target=$(fold_target "$dir" "$f") ||
+			die "no commit of the stack touches $f or its folders: put it in one with 'git -C $dir rebase -i base' (the stack is open), then 'make stack-save'"
+		echo "$target $f"
 	done | LC_ALL=C sort >"$map"
 	for target in $(cut -d' ' -f1 "$map" | uniq); do
 		for f in $(awk -v t="$target" '$1 == t { print $2 }' "$map"); do
@@ -237,11 +249,11 @@ cmd_drift() {
 
 case "${1:-}" in
 open) [ $# -eq 4 ] || die "usage: stack.sh open REPO PRISTINE_GIT DIR"
-      cmd_open "$(readlink -f "$2")" "$(readlink -f "$3")" "$4" ;;
+      cmd_open "$(readlink -f "$2")" "$(readlink -f "$3")" "$(readlink -m "$4")" ;;
 save) [ $# -eq 3 ] || die "usage: stack.sh save REPO DIR"
-      cmd_save "$(readlink -f "$2")" "$(readlink -f "$3")" ;;
+      cmd_save "$(readlink -f "$2")" "$(readlink -m "$3")" ;;
 fold) [ $# -eq 4 ] || die "usage: stack.sh fold REPO PRISTINE_GIT DIR"
-      cmd_fold "$(readlink -f "$2")" "$(readlink -f "$3")" "$4" ;;
+      cmd_fold "$(readlink -f "$2")" "$(readlink -f "$3")" "$(readlink -m "$4")" ;;
 drift) [ $# -eq 3 ] || die "usage: stack.sh drift REPO SRC_GIT"
        cmd_drift "$(readlink -f "$2")" "$(readlink -f "$3")" ;;
 *) die "usage: stack.sh open|save|fold|drift ..." ;;
