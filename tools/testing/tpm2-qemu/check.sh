@@ -47,6 +47,47 @@ mkdir -p "$logs"
 
 passed=0 failed=0 skipped=0
 summary=()
+# The suite running now: its command's process group, and when it began
+child= suite_start=$SECONDS
+
+# SIGINT, SIGTERM or SIGHUP: stop the suite running now and wait for it
+# (vm-run stops its QEMU and swtpm on the SIGTERM), then die of the same
+# signal, so that whoever started check.sh sees it.
+on_signal() {	# signal
+	trap '' INT TERM HUP
+	echo "check: SIG$1: stopping" >&2
+	if [ -n "$child" ]; then
+		kill -TERM -- "-$child" 2>/dev/null
+		wait "$child" 2>/dev/null
+	fi
+	trap - "$1"
+	kill -"$1" $$
+}
+for sig in INT TERM HUP; do
+	# shellcheck disable=SC2064
+	trap "on_signal $sig" $sig
+done
+
+# Run a command with its output on ours and in LOG; its status in rc. It
+# runs in the background, in a process group of its own (set -m), so that
+# on_signal() runs at once and can stop it with all it started, even when
+# it is not vm-run (kunit.py and its UML kernel).
+logged() {	# log command...
+	local log=$1 out tee_pid
+	shift
+
+	exec {out}> >(trap "" INT; exec tee "$log")
+	tee_pid=$!
+	set -m
+	"$@" </dev/null >&"$out" 2>&1 &
+	child=$!
+	set +m
+	exec {out}>&-
+	wait "$child"
+	rc=$?
+	child=
+	wait "$tee_pid"
+}
 
 # KTAP (and TAP 13) from a log: "PASS FAIL SKIP". Nesting is indentation
 # (KUnit) or the "# " prefix of the kselftest runner. RC is the exit
@@ -108,13 +149,14 @@ count_ktap() {	# log rc
 	}' "$1"
 }
 
+# Counts and time of a suite that began at suite_start
 record() {	# name pass fail skip
-	local line
+	local line t=$((SECONDS - suite_start))
 
 	passed=$((passed + $2)) failed=$((failed + $3)) skipped=$((skipped + $4))
 	line=$(printf '%-40s %3d passed, %3d failed' "$1" "$2" "$3")
 	[ "$4" -eq 0 ] || line="$line, $4 skipped"
-	summary+=("$line")
+	summary+=("$(printf '%-66s %3dm%02ds' "$line" $((t / 60)) $((t % 60)))")
 }
 
 run_suite() {	# name command...
@@ -122,8 +164,8 @@ run_suite() {	# name command...
 	shift
 
 	echo "=== $name"
-	"$@" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
+	suite_start=$SECONDS
+	logged "$log" "$@"
 	# shellcheck disable=SC2046
 	record "$name" $(count_ktap "$log" "$rc")
 	echo "=== $name: exit $rc"
@@ -142,10 +184,12 @@ ktap_verdict() {	# name command...
 	return "$rc"
 }
 
+# vm-run in place of logged()'s job, so that on_signal() waits for it to
+# stop its QEMU and swtpm and remove its files.
 vm() {	# timeout command...
 	local t=$1
 	shift
-	"$here/vm-run.sh" -k "$kernel" -t "$t" ${vm_append:+-a "$vm_append"} -- "$@"
+	exec "$here/vm-run.sh" -k "$kernel" -t "$t" ${vm_append:+-a "$vm_append"} -- "$@"
 }
 
 # The first line of each kind of kernel report that fails a boot: KASAN
@@ -200,8 +244,8 @@ run_boot() {	# name timeout command...
 	shift 2
 
 	echo "=== $name"
-	vm "$t" "$@" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
+	suite_start=$SECONDS
+	logged "$log" vm "$t" "$@"
 	klog=${log%.log}.kernel-log.ktap
 	kernel_log_ktap "$name" "$log" | tee "$klog"
 	# shellcheck disable=SC2046
@@ -232,17 +276,21 @@ kunit_run() {	# name build-dir kunit.py-option...
 	# in-tree build; ours are all out of tree. --raw_output=kunit: the
 	# kernel's own KTAP, counted like every other suite.
 	echo "=== $name"
-	(cd "$src" && python3 tools/testing/kunit/kunit.py run \
-		--arch=um --jobs="$(nproc)" --build_dir="$out" --timeout=1800 \
-		--kunitconfig=drivers/char/tpm/.kunitconfig --raw_output=kunit \
-		"$@") 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
+	suite_start=$SECONDS
+	logged "$log" kunit_py --build_dir="$out" "$@"
 	klog=${log%.log}.kernel-log.ktap
 	kernel_log_ktap "$name" "$log" 1 | tee "$klog"
 	# shellcheck disable=SC2046
 	record "$name" $(sum_counts "$(count_ktap "$log" "$rc")" \
 		"$(count_ktap "$klog" 0)")
 	echo "=== $name: exit $rc"
+}
+
+kunit_py() {	# kunit.py-option...
+	cd "$src" && exec python3 tools/testing/kunit/kunit.py run \
+		--arch=um --jobs="$(nproc)" --timeout=1800 \
+		--kunitconfig=drivers/char/tpm/.kunitconfig --raw_output=kunit \
+		"$@"
 }
 
 kunit() {
@@ -306,7 +354,8 @@ control() {	# name expected-report command
 	local lkdtm=$controls/drivers/misc/lkdtm/lkdtm.ko
 
 	echo "=== control: $name"
-	vm 900 bash -c "$3" _ "$lkdtm" "$controls" 2>&1 | tee "$log"
+	suite_start=$SECONDS
+	logged "$log" vm 900 bash -c "$3" _ "$lkdtm" "$controls"
 	reports=$(kernel_reports "$log" | cut -d: -f2-)
 	{
 		echo "TAP version 13"
@@ -370,6 +419,7 @@ fi
 echo
 echo "Summary ($rm_name resource manager; logs in $logs):"
 printf '  %s\n' "${summary[@]}"
+echo "  wall time $((SECONDS / 60))m$(printf %02d $((SECONDS % 60)))s"
 [ "$skipped" -eq 0 ] || echo "($skipped skipped: neither passed nor failed)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

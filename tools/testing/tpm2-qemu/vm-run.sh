@@ -82,10 +82,16 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/vm-run.XXXXXX") || die "mktemp failed"
 swtpm_pid=
 qemu_pid=
 
+# Every job is a timeout(1) of QEMU or swtpm, which leads its own process
+# group: kill the whole group, or the job itself if it has not made its
+# group yet. All jobs, not only those in qemu_pid and swtpm_pid: a
+# signal may come between the start of one and its pid's assignment.
 stop_vm() {
-	# timeout(1) leads its own process group: kill the whole group.
-	[ -n "$qemu_pid" ] && kill -KILL -- "-$qemu_pid" 2>/dev/null
-	[ -n "$swtpm_pid" ] && kill -KILL -- "-$swtpm_pid" 2>/dev/null
+	local pid
+
+	for pid in $(jobs -p); do
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+	done
 	wait 2>/dev/null
 	qemu_pid= swtpm_pid=
 }
@@ -94,8 +100,23 @@ cleanup() {
 	stop_vm
 	rm -rf "$work"
 }
+
+# Stop QEMU and swtpm, then die of the signal: a caller's loop (check.sh)
+# must see that vm-run was stopped, not that a command exited 130. Bash
+# runs this once the command in the foreground is over: at most a second
+# (sleep 1) while a guest runs.
+on_signal() {	# signal
+	trap '' INT TERM HUP
+	echo "vm-run: SIG$1: stopping QEMU and swtpm" >&2
+	cleanup
+	trap - EXIT "$1"
+	kill -"$1" $$
+}
 trap cleanup EXIT
-trap 'echo "vm-run: interrupted" >&2; exit 130' INT TERM HUP
+for sig in INT TERM HUP; do
+	# shellcheck disable=SC2064
+	trap "on_signal $sig" $sig
+done
 
 # A newly manufactured TPM for every boot: tests that trip dictionary-attack
 # lockout or leave sessions behind cannot leak into the next run. The EK is

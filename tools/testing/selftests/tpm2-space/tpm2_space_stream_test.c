@@ -4,8 +4,11 @@
  * files at once, with random closes and reopens, O_NONBLOCK writes and
  * poll(), short reads and a timer signal that interrupts blocking writes
  * and reads. After every step (or every -k steps) it checks:
- *  - the zero-slot rule: through /dev/tpm0 the TPM has no transient object
- *    and no session loaded;
+ *  - the zero-slot rule, from the TPM's own counts through /dev/tpm0 (one
+ *    GetCapability of TPM_PT_HR_LOADED and TPM_PT_HR_TRANSIENT_AVAIL): no
+ *    session loaded and every object slot free; and every -C steps (64),
+ *    and once more at the end, from a full census of the TPM's handles
+ *    (three GetCapability), the same rule by handle;
  *  - every -c steps (64), that a canary file's primary key still
  *    signs and its HMAC session still answers with a correct response
  *    HMAC: nothing the stream did touched another file's objects or
@@ -25,7 +28,8 @@
  * that are not the resource manager's.
  *
  * Usage: tpm2_space_stream_test [-s SEED] [-n OPS] [-t SECONDS] [-f FILES]
- *			       [-c CANARY_EVERY] [-k CHECK_EVERY] [-v]
+ *			       [-c CANARY_EVERY] [-k CHECK_EVERY]
+ *			       [-C CENSUS_EVERY] [-v]
  * or the same through TPM2T_STREAM_SEED, _OPS, _TIME, _FILES. OPS 0 runs
  * until the time is up. The defaults, 12 files for 90 s, are the short
  * stream of make check. The seed is printed; the same seed replays the
@@ -60,6 +64,10 @@
 /* TPM 2.0 Part 2 codes the stream needs beyond tpm2_util.h */
 #define TPM2_ST_RSP_COMMAND		0x00C4	/* TPM 1.2 tag, for bad tags */
 #define TPM2_OA_NO_DA			0x00000400
+/* TPM_PT_HR_LOADED to TPM_PT_HR_TRANSIENT_AVAIL (PT_VAR + 3 to + 7) */
+#define TPM2_PT_HR_LOADED		0x00000203
+#define TPM2_PT_HR_ACTIVE		0x00000205
+#define TPM2_PT_HR_TRANSIENT_AVAIL	0x00000207
 
 struct stream_file {
 	int fd;
@@ -76,7 +84,8 @@ struct stream_stats {
 	unsigned long ops, commands, answers, tpm_ok, tpm_err, rm_err;
 	unsigned long ebusy, eintr, einval, enomem, other_errno, reopen;
 	unsigned long short_reads, poll_empty, canary_checks, censuses;
-	size_t most_active;	/* sessions, the most any census saw */
+	unsigned long slot_counts;	/* the cheap checks */
+	size_t most_active;	/* sessions, the most any check saw */
 	unsigned long timeouts;	/* the driver's, on a host too slow */
 };
 
@@ -88,12 +97,14 @@ static struct {
 	int nr_files;
 	unsigned int canary_every;
 	unsigned int check_every;
+	unsigned int census_every;
 	bool verbose;
 } cfg = {
 	.time_s = 90,
 	.nr_files = 12,
 	.canary_every = 64,
 	.check_every = 1,
+	.census_every = 64,
 };
 
 static struct stream_file files[MAX_FILES];
@@ -101,6 +112,8 @@ static struct tpm2t_context pool[POOL_BLOBS];
 static unsigned int pool_len;
 static struct stream_stats st;
 static int tpm_fd = -1;
+/* TPM_PT_HR_TRANSIENT_AVAIL with no object loaded: every slot free */
+static __u32 object_slots;
 
 /* The canary: a file with a key and an HMAC session of its own */
 static struct {
@@ -834,15 +847,91 @@ static void step(void)
 
 /* ---- Checks ------------------------------------------------------------- */
 
+/* What the TPM says of its own slots: one command instead of a census */
+struct slot_counts {
+	__u32 sessions_loaded;		/* TPM_PT_HR_LOADED */
+	__u32 sessions_active;		/* TPM_PT_HR_ACTIVE: loaded + saved */
+	__u32 objects_free;		/* TPM_PT_HR_TRANSIENT_AVAIL */
+};
+
+static int read_slot_counts(struct slot_counts *sc)
+{
+	struct tpm2t_buf cmd, rsp;
+	unsigned int seen = 0;
+	__u32 n, prop, value;
+	int ret;
+
+	tpm2t_cmd_init(&cmd, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_CAPABILITY);
+	tpm2t_put_u32(&cmd, TPM2_CAP_TPM_PROPERTIES);
+	tpm2t_put_u32(&cmd, TPM2_PT_HR_LOADED);
+	tpm2t_put_u32(&cmd, TPM2_PT_HR_TRANSIENT_AVAIL - TPM2_PT_HR_LOADED + 1);
+	ret = tpm2t_run(tpm_fd, &cmd, &rsp);
+	if (ret)
+		return ret;
+	tpm2t_get_u8(&rsp);	/* moreData */
+	if (tpm2t_get_u32(&rsp) != TPM2_CAP_TPM_PROPERTIES)
+		return -EPROTO;
+	for (n = tpm2t_get_u32(&rsp); n && !rsp.bad; n--) {
+		prop = tpm2t_get_u32(&rsp);
+		value = tpm2t_get_u32(&rsp);
+		if (prop == TPM2_PT_HR_LOADED) {
+			sc->sessions_loaded = value;
+			seen |= 1;
+		} else if (prop == TPM2_PT_HR_ACTIVE) {
+			sc->sessions_active = value;
+			seen |= 2;
+		} else if (prop == TPM2_PT_HR_TRANSIENT_AVAIL) {
+			sc->objects_free = value;
+			seen |= 4;
+		}
+	}
+	return rsp.bad || seen != 7 ? -EPROTO : 0;
+}
+
+/*
+ * ETIME: the TPM did not answer within the driver's time (a loaded host
+ * starves swtpm), which says nothing about the resource manager: retried.
+ */
+static int read_slot_counts_retry(struct slot_counts *sc)
+{
+	int tries = 0, ret;
+
+	while ((ret = read_slot_counts(sc)) == -ETIME && ++tries < 3)
+		st.timeouts++;
+	return ret;
+}
+
+static void seen_active(size_t active)
+{
+	if (active > st.most_active)
+		st.most_active = active;
+}
+
+/* The zero-slot rule from the TPM's own counts, after every step */
+static void check_slot_counts(void)
+{
+	struct slot_counts sc;
+	int ret;
+
+	ret = read_slot_counts_retry(&sc);
+	if (ret) {
+		fail(CHECK_SLOTS, "slot counts: %s", tpm2t_strerror(ret));
+		return;
+	}
+	if (sc.sessions_loaded || sc.objects_free != object_slots)
+		fail(CHECK_SLOTS, "%u of %u object slots taken, %u sessions loaded after '%s'",
+		     object_slots - sc.objects_free, object_slots,
+		     sc.sessions_loaded, last_op);
+	seen_active(sc.sessions_active - sc.sessions_loaded);
+	st.slot_counts++;
+}
+
+/* The zero-slot rule by handle: what the counts could miss or get wrong */
 static void check_slots(void)
 {
 	struct tpm2t_census c;
 	int tries = 0, ret;
 
-	/*
-	 * ETIME: the TPM did not answer within the driver's time (a loaded
-	 * host starves swtpm), which says nothing about the resource manager
-	 */
 	while ((ret = tpm2t_census(tpm_fd, &c)) == -ETIME && ++tries < 3)
 		st.timeouts++;
 	if (ret) {
@@ -852,9 +941,45 @@ static void check_slots(void)
 	if (c.transient || c.loaded)
 		fail(CHECK_SLOTS, "%zu objects, %zu sessions loaded after '%s'",
 		     c.transient, c.loaded, last_op);
-	if (c.saved > st.most_active)
-		st.most_active = c.saved;
+	seen_active(c.saved);
 	st.censuses++;
+}
+
+/*
+ * The counts' baseline, once a census has shown that the TPM holds no
+ * object: the number of object slots free when all are. Then the counts
+ * are shown to see what they are to catch: a key and a session loaded
+ * through /dev/tpm0, past the resource manager, and flushed again.
+ */
+static const char *learn_object_slots(void)
+{
+	struct tpm2t_session s;
+	struct tpm2t_buf cmd, rsp;
+	struct slot_counts sc;
+	__u32 key;
+	bool seen;
+
+	if (read_slot_counts_retry(&sc) || !sc.objects_free)
+		return "no TPM_PT_HR_TRANSIENT_AVAIL";
+	object_slots = sc.objects_free;
+
+	build_create_primary(&cmd, TPM2_RH_NULL);
+	if (tpm2t_run(tpm_fd, &cmd, &rsp))
+		return "CreatePrimary on " TPM2T_TPM_DEV " failed";
+	key = tpm2t_get_u32(&rsp);
+	seen = !read_slot_counts_retry(&sc) &&
+	       sc.objects_free == object_slots - 1;
+	tpm2t_flush_context(tpm_fd, key);
+	if (!seen)
+		return "a loaded key does not show in the slot counts";
+
+	if (tpm2t_start_auth_session(tpm_fd, TPM2_SE_HMAC, &s))
+		return "StartAuthSession on " TPM2T_TPM_DEV " failed";
+	seen = !read_slot_counts_retry(&sc) && sc.sessions_loaded == 1;
+	tpm2t_flush_context(tpm_fd, s.handle);
+	if (!seen)
+		return "a loaded session does not show in the slot counts";
+	return NULL;
 }
 
 /*
@@ -961,7 +1086,7 @@ static int parse_args(int argc, char **argv)
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:t:f:c:k:v")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:t:f:c:k:C:v")) != -1) {
 		switch (opt) {
 		case 's':
 			cfg.seed = strtoull(optarg, NULL, 0);
@@ -981,6 +1106,9 @@ static int parse_args(int argc, char **argv)
 		case 'k':
 			cfg.check_every = strtoul(optarg, NULL, 0);
 			break;
+		case 'C':
+			cfg.census_every = strtoul(optarg, NULL, 0);
+			break;
 		case 'v':
 			cfg.verbose = true;
 			break;
@@ -989,7 +1117,7 @@ static int parse_args(int argc, char **argv)
 		}
 	}
 	if (cfg.nr_files < 1 || cfg.nr_files > MAX_FILES ||
-	    !cfg.canary_every || !cfg.check_every)
+	    !cfg.canary_every || !cfg.check_every || !cfg.census_every)
 		return -1;
 	return 0;
 }
@@ -1005,8 +1133,10 @@ static void run_stream(void)
 			break;
 		step();
 		st.ops++;
-		if (!(i % cfg.check_every))
+		if (!(i % cfg.census_every))
 			check_slots();
+		else if (!(i % cfg.check_every))
+			check_slot_counts();
 		if (!(i % cfg.canary_every))
 			check_canary();
 		if (failed)
@@ -1024,8 +1154,9 @@ static void run_stream(void)
 		       st.ebusy, st.eintr, st.einval, st.enomem);
 	printf("other %lu; reopens %lu, empty polls %lu\n", st.other_errno,
 	       st.reopen, st.poll_empty);
-	ksft_print_msg("censuses %lu (at most %zu active sessions), canary checks %lu\n",
-		       st.censuses, st.most_active, st.canary_checks);
+	ksft_print_msg("slot counts %lu, censuses %lu (at most %zu active sessions), ",
+		       st.slot_counts, st.censuses, st.most_active);
+	printf("canary checks %lu\n", st.canary_checks);
 	if (st.timeouts)
 		ksft_print_msg("%lu checks timed out in the driver: the host is slow\n",
 			       st.timeouts);
@@ -1035,6 +1166,7 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
 	struct tpm2t_census before;
+	const char *why;
 	int i, ret;
 
 	cfg.seed = (__u64)time(NULL) << 20 ^ getpid();
@@ -1042,8 +1174,9 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv)) {
 		fprintf(stderr, "usage: %s [-s SEED] [-n OPS] [-t SECONDS] ",
 			argv[0]);
-		fprintf(stderr, "[-f FILES 1-%d] [-c CANARY_EVERY] [-k CHECK_EVERY] [-v]\n",
+		fprintf(stderr, "[-f FILES 1-%d] [-c CANARY_EVERY] [-k CHECK_EVERY] ",
 			MAX_FILES);
+		fprintf(stderr, "[-C CENSUS_EVERY] [-v]\n");
 		return KSFT_FAIL;
 	}
 	cfg.rng = cfg.seed ? cfg.seed : 1;
@@ -1065,6 +1198,14 @@ int main(int argc, char **argv)
 	ret = tpm2t_census(tpm_fd, &before);
 	if (ret)
 		ksft_exit_fail_msg("census: %s\n", tpm2t_strerror(ret));
+	if (before.transient || before.loaded)
+		ksft_exit_fail_msg("the TPM holds %zu objects, %zu sessions before the stream\n",
+				   before.transient, before.loaded);
+	why = learn_object_slots();
+	if (why)
+		ksft_exit_fail_msg("slot counts: %s\n", why);
+	ksft_print_msg("%u object slots; census every %u steps, slot counts between\n",
+		       object_slots, cfg.census_every);
 	ret = canary_open();
 	if (ret)
 		ksft_exit_fail_msg("canary: %s\n", tpm2t_strerror(ret));
@@ -1076,6 +1217,8 @@ int main(int argc, char **argv)
 	}
 
 	run_stream();
+	if (!failed)
+		check_slots();
 	if (failed)
 		print_last_command();
 	else
