@@ -8,6 +8,10 @@
 #   make check-controls KDEBUG=1
 #                        trip each of the debug kernel's detectors once and
 #                        check that the kernel log check fails on it
+#   make check-modules   the TPM driver and the KUnit tests as modules in
+#                        the guest: modprobe, rmmod, modprobe again
+#   make check-distro    drivers/char/tpm with W=1 in Debian's own config
+#   make htmldocs        the documentation of security/tpm, our page in it
 #   make run             boot our kernel and show the resource manager at work
 #   make shell           interactive shell in the guest
 #   make series          write the series as git format-patch files and
@@ -29,6 +33,8 @@
 #   KDEBUG=1             the debug variant (KASAN, KMEMLEAK, lockdep, ...)
 #   HMAC=1               CONFIG_TCG_TPM2_HMAC=y (the kernel's own HMAC
 #                        sessions); combines with KDEBUG=1 and UPSTREAM=1
+#   MODULES=1            the TPM core, its drivers and the KUnit tests as
+#                        modules (build/obj-ours-mod, installed in modinst/)
 #   BUILD=dir            where everything generated goes (default: build)
 #   BASE_TARBALL=file    the base (default: /usr/src/linux-source-6.12.tar.xz)
 #   JOBS=n               parallel build jobs (default: nproc)
@@ -37,6 +43,7 @@
 UPSTREAM ?= 0
 KDEBUG ?= 0
 HMAC ?= 0
+MODULES ?= 0
 BUILD ?= build
 BASE_TARBALL ?= /usr/src/linux-source-6.12.tar.xz
 JOBS ?= $(shell nproc)
@@ -72,15 +79,23 @@ ifeq ($(HMAC),1)
 FRAGMENTS += $(abspath $(TOOLS)/hmac.config)
 VARIANT := $(VARIANT)-hmac
 endif
+ifeq ($(MODULES),1)
+# The TPM core, its drivers and the KUnit tests as modules, installed
+# into KOUT/modinst for the guest's modprobe -d
+FRAGMENTS += $(abspath $(TOOLS)/modules.config)
+VARIANT := $(VARIANT)-mod
+KTARGETS += modules
+endif
 KOUT := $(ABS_BUILD)/obj-$(VARIANT)
+MODINST := $(KOUT)/modinst
 BZIMAGE := $(KOUT)/arch/x86/boot/bzImage
 SELFTESTS := $(ABS_BUILD)/selftests
 KUNIT_OUT := $(ABS_BUILD)/kunit
 UPSTREAM_BZIMAGE := $(ABS_BUILD)/obj-$(patsubst ours%,upstream%,$(VARIANT))/arch/x86/boot/bzImage
 
 .PHONY: all deps tree base kernel selftests kunit lint check check-controls \
-	run shell series stack-open stack-save stack-fold bench bench-native \
-	fuzz clean
+	check-modules check-distro htmldocs run shell series stack-open \
+	stack-save stack-fold bench bench-native fuzz clean
 
 all: kernel
 
@@ -99,6 +114,11 @@ $(KOUT)/.config: $(FRAGMENTS) $(TOOLS)/configure-kernel.sh | tree
 kernel: $(KOUT)/.config
 	@echo "building $(VARIANT) kernel in $(KOUT)"
 	@$(MAKE) -s -C $(SRC) O=$(KOUT) ARCH=x86_64 -j$(JOBS) $(KTARGETS)
+ifeq ($(MODULES),1)
+	@rm -rf $(MODINST)
+	@$(MAKE) -s -C $(SRC) O=$(KOUT) ARCH=x86_64 INSTALL_MOD_PATH=$(MODINST) \
+		modules_install
+endif
 	@echo "kernel: $(BZIMAGE) (Linux $$(cat $(BASE)/.tpm2-base-version), RM=$(RM_NAME))"
 
 # Installed with the kernel's runner (run_kselftest.sh, kselftest-list.txt)
@@ -131,6 +151,29 @@ endif
 	@$(TOOLS)/check.sh --rm $(RM_NAME) --kernel $(BZIMAGE) \
 		--controls $(KOUT) --logs $(ABS_BUILD)/logs-$(VARIANT)-controls \
 		--vm-append "$(VM_APPEND)"
+
+# The TPM driver and the KUnit tests as modules (MODULES=1): modprobe,
+# /dev/tpmrm0, the KUnit module's suites, rmmod and modprobe again.
+MOD_KOUT := $(ABS_BUILD)/obj-$(patsubst %-mod,%,$(VARIANT))-mod
+check-modules:
+	@$(MAKE) -s MODULES=1 kernel selftests
+	@$(TOOLS)/check.sh --rm $(RM_NAME) \
+		--kernel $(MOD_KOUT)/arch/x86/boot/bzImage \
+		--modules $(MOD_KOUT)/modinst --selftests $(SELFTESTS) \
+		--logs $(ABS_BUILD)/logs-$(notdir $(MOD_KOUT)) \
+		--vm-append "$(VM_APPEND)"
+
+# drivers/char/tpm with W=1 in Debian's amd64 config, as shipped (IMA,
+# TCG_TPM=y) and without IMA (TCG_TPM=m, the KUnit tests as modules)
+check-distro: tree
+	@$(TOOLS)/install-deps.sh --distro
+	@$(TOOLS)/check-distro.sh $(OURS) $(ABS_BUILD)/distro
+
+# The documentation of security/tpm, with our page: sphinx's warnings
+htmldocs: tree
+	@$(TOOLS)/install-deps.sh --docs
+	@$(MAKE) -s -C $(OURS) O=$(ABS_BUILD)/obj-docs SPHINXDIRS=security/tpm \
+		htmldocs
 
 run: kernel
 	@$(TOOLS)/vm-run.sh -k $(BZIMAGE) -t 300 -- \

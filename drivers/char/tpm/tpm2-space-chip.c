@@ -10,6 +10,7 @@
 #include <trace/events/tpm.h>
 #undef CREATE_TRACE_POINTS
 
+#include <kunit/visibility.h>
 #include <linux/debugfs.h>
 #include <linux/jiffies.h>
 #include <linux/seq_file.h>
@@ -243,3 +244,4 @@ void tpm2_rm_chip_unregister(struct tpm_chip *chip)
 	}
 	tpm2_rm_debugfs_remove(chip);
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_chip_unregister);

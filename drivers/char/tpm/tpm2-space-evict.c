@@ -23,6 +23,7 @@
  */
 
 #include <kunit/static_stub.h>
+#include <kunit/visibility.h>
 #include <linux/jiffies.h>
 #include <linux/lockdep.h>
 #include <linux/moduleparam.h>
@@ -30,12 +31,14 @@
 #include "tpm2-space.h"
 
 unsigned int tpm2_space_session_grace_ms = 2000;
+EXPORT_SYMBOL_IF_KUNIT(tpm2_space_session_grace_ms);
 module_param_named(space_session_grace_ms, tpm2_space_session_grace_ms, uint,
 		   0644);
 MODULE_PARM_DESC(space_session_grace_ms,
 		 "Idle time after which a saved session may be evicted to make room for another (default 2000)");
 
 unsigned int tpm2_space_session_wait_ms = 5000;
+EXPORT_SYMBOL_IF_KUNIT(tpm2_space_session_wait_ms);
 module_param_named(space_session_wait_ms, tpm2_space_session_wait_ms, uint,
 		   0644);
 MODULE_PARM_DESC(space_session_wait_ms,
@@ -55,6 +58,7 @@ unsigned long tpm2_rm_now(void)
 	KUNIT_STATIC_STUB_REDIRECT(tpm2_rm_now);
 	return jiffies;
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_now);
 
 /**
  * tpm2_rm_in_use() - does the command in flight use this session?
@@ -336,3 +340,4 @@ void tpm2_rm_make_room_for_kernel(struct tpm_chip *chip)
 	if (victim)
 		tpm2_rm_evict(chip, victim);
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_make_room_for_kernel);

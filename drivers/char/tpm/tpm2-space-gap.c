@@ -19,6 +19,7 @@
  * the current blob instead.
  */
 
+#include <kunit/visibility.h>
 #include <linux/lockdep.h>
 #include <linux/unaligned.h>
 #include "tpm2-space.h"
@@ -122,6 +123,7 @@ bool tpm2_rm_gap_due(struct tpm2_rm_chip *rm)
 	rm->seq_floor = oldest ? oldest->seq : rm->newest_seq;
 	return oldest && rm->newest_seq - oldest->seq >= limit;
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_gap_due);
 
 /*
  * The context of @sess is gone. A session still loaded is flushed; one the

@@ -19,6 +19,12 @@
 #define TPM2_RM_CC_LAST		0x019F
 #define TPM2_AUTH_MIN_SIZE	9	/* handle, two empty TPM2Bs, attrs */
 
+/**
+ * tpm2_rm_is_session() - is this the handle of an HMAC or policy session?
+ * @handle: a TPM handle
+ *
+ * Return: true for an HMAC or a policy session's handle.
+ */
 bool tpm2_rm_is_session(u32 handle)
 {
 	u32 type = handle & TPM2_HT_MASK;
@@ -26,19 +32,37 @@ bool tpm2_rm_is_session(u32 handle)
 	return type == TPM2_HT_HMAC_SESSION || type == TPM2_HT_POLICY_SESSION;
 }
 
+/**
+ * tpm2_rm_is_transient() - is this the handle of a transient object?
+ * @handle: a TPM handle, physical or virtual
+ *
+ * Return: true for a transient object's handle.
+ */
 bool tpm2_rm_is_transient(u32 handle)
 {
 	return (handle & TPM2_HT_MASK) == TPM2_HT_TRANSIENT;
 }
 
-/* TPM_RC_HANDLE for handle @index (0-based) of the handle area. */
+/**
+ * tpm2_rm_handle_rc() - the resource manager's TPM_RC_HANDLE for a handle
+ * @index: 0-based position of the handle in the command's handle area
+ *
+ * Return: TPM_RC_HANDLE in the resource manager's layer, naming the handle
+ * as the TPM does (format one, handle number @index + 1).
+ */
 u32 tpm2_rm_handle_rc(unsigned int index)
 {
 	return TPM2_RM_LAYER | TPM2_RC_HANDLE |
 	       ((index + 1) << TPM2_RC_FMT1_N_SHIFT);
 }
 
-/* TPM_RC_HANDLE for session @index (0-based) of the authorization area. */
+/**
+ * tpm2_rm_session_rc() - the resource manager's TPM_RC_HANDLE for a session
+ * @index: 0-based position of the session in the authorization area
+ *
+ * Return: TPM_RC_HANDLE in the resource manager's layer, naming the session
+ * as the TPM does (format one, session number @index + 1).
+ */
 u32 tpm2_rm_session_rc(unsigned int index)
 {
 	return TPM2_RM_LAYER | TPM2_RC_HANDLE | TPM2_RC_FMT1_S |

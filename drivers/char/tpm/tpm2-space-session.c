@@ -9,6 +9,7 @@
  * All of it runs under chip->tpm_mutex.
  */
 
+#include <kunit/visibility.h>
 #include <linux/bits.h>
 #include <linux/bug.h>
 #include <linux/lockdep.h>
@@ -117,6 +118,7 @@ void tpm2_rm_illegal_move(const struct tpm2_rm_session *sess,
 	WARN_ONCE(1, "tpm: session 0x%08x: illegal move from state %u to %u\n",
 		  sess->handle, sess->state, new);
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_illegal_move);
 
 /**
  * tpm2_rm_session_set_state() - move a session record to another state
@@ -179,6 +181,7 @@ bool tpm2_rm_session_set_state(struct tpm2_rm_chip *rm,
 	sess->state = new;
 	return true;
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_session_set_state);
 
 /**
  * tpm2_rm_session_add() - record a session a space has started or loaded

@@ -35,6 +35,9 @@ static void sent(struct tpm_chip *chip, atomic_long_t *counter,
  * A context the TPM rejects as damaged, stale or of a disabled hierarchy
  * will never load again. Errors about TPM resources or the transport may go
  * away, so they must not cost the client its context.
+ *
+ * Return: true when the context can never be loaded again; false for
+ * success, -errno and the TPM errors that may go away.
  */
 bool tpm2_rm_rc_is_lost(int rc)
 {

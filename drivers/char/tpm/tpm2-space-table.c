@@ -8,17 +8,20 @@
  * thread can see yet or any more.
  */
 
+#include <kunit/visibility.h>
 #include <linux/fault-inject.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include "tpm2-space.h"
 
 unsigned int tpm2_space_max_objects = 64;
+EXPORT_SYMBOL_IF_KUNIT(tpm2_space_max_objects);
 module_param_named(space_max_objects, tpm2_space_max_objects, uint, 0644);
 MODULE_PARM_DESC(space_max_objects,
 		 "Transient objects one /dev/tpmrm file may hold (default 64)");
 
 unsigned int tpm2_space_max_sessions = 16;
+EXPORT_SYMBOL_IF_KUNIT(tpm2_space_max_sessions);
 module_param_named(space_max_sessions, tpm2_space_max_sessions, uint, 0644);
 MODULE_PARM_DESC(space_max_sessions,
 		 "Sessions one /dev/tpmrm file may hold (default 16)");
@@ -84,11 +87,19 @@ void *tpm2_rm_memdup(const void *src, size_t len)
 #define TPM2_RM_VHANDLE_FIRST	0x80000000
 #define TPM2_RM_VHANDLE_MASK	0x00FFFFFF
 
-#ifdef CONFIG_TCG_TPM2_SPACE_KUNIT_TEST
+#if IS_ENABLED(CONFIG_TCG_TPM2_SPACE_KUNIT_TEST)
 /* see tpm2_rm_walk_step() */
 unsigned long tpm2_rm_walk_steps;
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_walk_steps);
 #endif
 
+/**
+ * tpm2_rm_object_find() - find a transient object of a space
+ * @space: the space
+ * @vhandle: the virtual handle its client knows the object by
+ *
+ * Return: the object, or NULL when @space holds none with @vhandle.
+ */
 struct tpm2_rm_object *tpm2_rm_object_find(struct tpm_space *space,
 					   u32 vhandle)
 {
@@ -101,6 +112,7 @@ struct tpm2_rm_object *tpm2_rm_object_find(struct tpm_space *space,
 	}
 	return NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_object_find);
 
 static u32 next_vhandle(struct tpm_space *space)
 {
@@ -146,6 +158,14 @@ struct tpm2_rm_object *tpm2_rm_object_add(struct tpm_space *space)
 	return obj;
 }
 
+/**
+ * tpm2_rm_object_del() - drop a transient object from its space and free it
+ * @space: the space that holds @obj
+ * @obj: the object, with its saved context if any
+ *
+ * Only the record goes: an object still loaded in the TPM is the caller's
+ * to flush first.
+ */
 void tpm2_rm_object_del(struct tpm_space *space, struct tpm2_rm_object *obj)
 {
 	list_del(&obj->node);
@@ -154,6 +174,14 @@ void tpm2_rm_object_del(struct tpm_space *space, struct tpm2_rm_object *obj)
 	kfree(obj);
 }
 
+/**
+ * tpm2_rm_session_find() - find a session a space holds
+ * @space: the space
+ * @handle: the session's handle (sessions are not virtualised)
+ *
+ * Return: the session, or NULL when @space holds none with @handle;
+ * abandoned sessions are tpm2_rm_session_lookup()'s.
+ */
 struct tpm2_rm_session *tpm2_rm_session_find(struct tpm_space *space,
 					     u32 handle)
 {
@@ -166,6 +194,7 @@ struct tpm2_rm_session *tpm2_rm_session_find(struct tpm_space *space,
 	}
 	return NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_session_find);
 
 /**
  * tpm2_rm_session_lookup() - find a session the RM knows, in any space
@@ -186,3 +215,4 @@ struct tpm2_rm_session *tpm2_rm_session_lookup(struct tpm2_rm_chip *rm,
 	}
 	return NULL;
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_session_lookup);

@@ -10,6 +10,7 @@
  * tpm-space.rst describes the model and the error codes.
  */
 
+#include <kunit/visibility.h>
 #include <linux/cred.h>
 #include <linux/lockdep.h>
 #include <linux/slab.h>
@@ -47,6 +48,7 @@ int tpm2_init_space(struct tpm_space *space, unsigned int buf_size)
 	init_waitqueue_head(&space->wait_wq);
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_init_space);
 
 static void rm_warn(struct tpm_chip *chip, const char *what, u32 handle,
 		    int rc)
@@ -1000,3 +1002,4 @@ void tpm2_del_space(struct tpm_chip *chip, struct tpm_space *space)
 	list_for_each_entry_safe(obj, otmp, &space->objects, node)
 		tpm2_rm_object_del(space, obj);
 }
+EXPORT_SYMBOL_IF_KUNIT(tpm2_del_space);

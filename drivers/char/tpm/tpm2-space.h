@@ -321,10 +321,11 @@ struct tpm2_rm_session *tpm2_rm_abandon(struct tpm2_rm_chip *rm,
 					struct tpm2_rm_session *sess);
 
 /*
- * List entries the walks of the tables looked at, with the KUnit suite
- * built in: its measure of the work a command costs.
+ * List entries the walks of the tables looked at, with the KUnit tests
+ * configured (built in or as a module): their measure of the work a
+ * command costs.
  */
-#ifdef CONFIG_TCG_TPM2_SPACE_KUNIT_TEST
+#if IS_ENABLED(CONFIG_TCG_TPM2_SPACE_KUNIT_TEST)
 extern unsigned long tpm2_rm_walk_steps;
 
 static inline void tpm2_rm_walk_step(void)

@@ -23,7 +23,7 @@ set -u
 
 here=$(dirname "$(readlink -f "$0")")
 rm_name=ours kernel= src= base= selftests= kunit_out= logs= kunit_only=0
-repo= lint_out= controls= vm_append=
+repo= lint_out= controls= modinst= vm_append=
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -38,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--lint-out) lint_out=$2; shift 2 ;;
 	--kunit-only) kunit_only=1; shift ;;
 	--controls) controls=$2; shift 2 ;;
+	--modules) modinst=$2; shift 2 ;;
 	--vm-append) vm_append=$2; shift 2 ;;
 	*) echo "check: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -400,6 +401,10 @@ if [ $kunit_only = 1 ]; then
 elif [ -n "$controls" ]; then
 	echo "check: positive controls on $kernel"
 	run_controls
+elif [ -n "$modinst" ]; then
+	# make check-modules: the TPM driver and the KUnit tests as modules
+	echo "check: modules from $modinst on $kernel"
+	run_boot modules 900 "$here/modules-guest.sh" "$modinst" "$selftests"
 else
 	if [ "$rm_name" = ours ]; then
 		run_suite lint ktap_verdict lint \

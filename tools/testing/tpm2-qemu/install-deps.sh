@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Install the Debian packages the build and the tests need, once; with
-# --bench, also those of 'make bench'.
+# --bench, also those of 'make bench'; with --docs, those of 'make
+# htmldocs'; with --distro, Debian's kernel config (make check-distro).
 # Idempotent: packages already present are not touched, and apt is only
 # consulted when something is missing.
 
@@ -46,7 +47,25 @@ BENCH_PACKAGES=(
 	python3-tpm2-pytss:
 	python3-matplotlib:
 )
-[ "${1:-}" = --bench ] && PACKAGES+=("${BENCH_PACKAGES[@]}")
+# make htmldocs: Documentation/sphinx/requirements.txt, from Debian
+DOCS_PACKAGES=(
+	python3-sphinx:sphinx-build
+	python3-yaml:
+)
+
+# make check-distro: Debian's own kernel configs (amd64's is used)
+DISTRO_PACKAGES=(
+	linux-config-6.12:/usr/src/linux-config-6.12
+)
+
+for opt in "$@"; do
+	case $opt in
+	--bench) PACKAGES+=("${BENCH_PACKAGES[@]}") ;;
+	--docs) PACKAGES+=("${DOCS_PACKAGES[@]}") ;;
+	--distro) PACKAGES+=("${DISTRO_PACKAGES[@]}") ;;
+	*) echo "install-deps: unknown option $opt" >&2; exit 2 ;;
+	esac
+done
 
 missing=()
 for entry in "${PACKAGES[@]}"; do

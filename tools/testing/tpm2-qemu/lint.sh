@@ -5,9 +5,12 @@
 #
 # The overlay first: it must be the end of the stack in patches/
 # (stack.sh drift). Then the kernel's own checks, on our files only:
-# checkpatch --strict on every C file we own, then a W=1 build with sparse (C=2) of the kernel
-# directories that hold them, whose findings are filtered down to our
-# files. KOUT is a build folder of its own: its config adds KUnit, so that
+# checkpatch --strict on every C file we own, kernel-doc -none -Wall on
+# those of the kernel, and that every function of theirs that is not
+# static has a kernel-doc comment, then a W=1 build with sparse (C=2) of
+# the kernel directories that hold them, whose findings are filtered
+# down to our files. KOUT is a build folder of its own: its config adds
+# KUnit, so that
 # the test files are compiled too. Prints each finding and
 # "lint: N findings"; exits non-zero when there is any.
 
@@ -37,6 +40,36 @@ if [ -n "$out" ]; then
 	findings=$((findings + $(echo "$out" | wc -l)))
 fi
 
+# kernel-doc's own warnings (-Wall: parameters, return values, members)
+out=$(cd "$repo" && "$src/scripts/kernel-doc" -none -Wall $kfiles 2>&1)
+if [ -n "$out" ]; then
+	echo "$out"
+	findings=$((findings + $(echo "$out" | wc -l)))
+fi
+
+# kernel-doc says nothing about a function without a comment: a function
+# definition at the start of a line that is not static must follow one
+# that opens with "/**".
+out=$(cd "$repo" && awk '
+	FNR == 1 { doc = 0 }
+	/^\/\*\*/ { doc = 1 }
+	/^\/\*([^*]|$)/ { doc = 0 }
+	/^[A-Za-z_][A-Za-z0-9_ *]*[ *]\**[a-z_][a-z0-9_]*\(/ &&
+	!/^(static|EXPORT_|MODULE_|module_|DEFINE_|TRACE_|DECLARE_)/ &&
+	!/;[[:space:]]*$/ {
+		name = $0
+		sub(/\(.*/, "", name)
+		sub(/.*[ *]/, "", name)
+		if (!doc)
+			printf "%s:%d: %s() has no kernel-doc\n", FILENAME, FNR, name
+	}
+	/^}/ || /^[A-Za-z_].*;[[:space:]]*$/ { doc = 0 }
+	' $(printf '%s\n' $kfiles | grep '\.c$'))
+if [ -n "$out" ]; then
+	echo "$out"
+	findings=$((findings + $(echo "$out" | wc -l)))
+fi
+
 # Only the directories of our kernel files get sparse and W=1.
 dirs=$(printf '%s\n' $kfiles | xargs -r -n1 dirname | sort -u)
 if [ -n "$dirs" ]; then
@@ -61,5 +94,5 @@ if [ -n "$dirs" ]; then
 	rm -f "$log"
 fi
 
-echo "lint: $findings findings (checkpatch --strict, sparse C=2, W=1) on our files"
+echo "lint: $findings findings (checkpatch --strict, kernel-doc, sparse C=2, W=1) on our files"
 [ $findings -eq 0 ]

@@ -1246,6 +1246,21 @@ static void tpm2_fake_model_injection(struct kunit *test)
 			TPM2_FAKE_RC_COMMAND_CODE);
 }
 
+/*
+ * The index of @cc in the chip's command attributes, or -1. tpm2_find_cc()
+ * does the same, but the TPM core does not export it to this module.
+ */
+static int cc_attrs_index(struct tpm_chip *chip, u32 cc)
+{
+	u32 mask = BIT(TPM2_CC_ATTR_VENDOR) | GENMASK(15, 0);
+	int i;
+
+	for (i = 0; i < chip->nr_commands; i++)
+		if ((chip->cc_attrs_tbl[i] & mask) == cc)
+			return i;
+	return -1;
+}
+
 static void tpm2_fake_model_get_capability(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
@@ -1255,12 +1270,12 @@ static void tpm2_fake_model_get_capability(struct kunit *test)
 	int i;
 
 	/* the fixture read the command attributes from the fake */
-	i = tpm2_find_cc(ctx->chip, TPM2_CC_START_AUTH_SESS);
+	i = cc_attrs_index(ctx->chip, TPM2_CC_START_AUTH_SESS);
 	KUNIT_ASSERT_GE(test, i, 0);
 	attrs = ctx->chip->cc_attrs_tbl[i];
 	KUNIT_EXPECT_EQ(test, (attrs >> TPM2_CC_ATTR_CHANDLES) & 7, 2);
 	KUNIT_EXPECT_EQ(test, (attrs >> TPM2_CC_ATTR_RHANDLE) & 1, 1);
-	KUNIT_EXPECT_LT(test, tpm2_find_cc(ctx->chip, TPM2_CC_PCR_READ), 0);
+	KUNIT_EXPECT_LT(test, cc_attrs_index(ctx->chip, TPM2_CC_PCR_READ), 0);
 
 	for (i = 0; i < 2; i++) {
 		build_create_primary(test, &b);
@@ -2719,3 +2734,7 @@ kunit_test_suites(&tpm2_fake_model_suite, &tpm2_space_test_suite,
 		  &tpm2_space_exhaustion_suite, &tpm2_space_wait_suite,
 		  &tpm2_space_isolation_suite, &tpm2_space_robust_suite,
 		  &tpm2_space_session_suite);
+
+MODULE_DESCRIPTION("KUnit tests for the TPM 2.0 resource manager");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

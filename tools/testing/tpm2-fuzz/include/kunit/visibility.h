@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef _TPM2_FUZZ_VISIBILITY_H
+#define _TPM2_FUZZ_VISIBILITY_H
+
+/* No KUnit here, as in a kernel without it: nothing is exported. */
+#define VISIBLE_IF_KUNIT static
+#define EXPORT_SYMBOL_IF_KUNIT(symbol)
+
+#endif
