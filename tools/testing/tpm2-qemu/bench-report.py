@@ -10,6 +10,7 @@
 # and errors are listed, not left out.
 
 import json
+import statistics
 import sys
 
 SYSTEMS = ('tpm0', 'base', 'ours', 'abrmd')
@@ -23,7 +24,11 @@ CLIENTS = (1, 8, 64)
 
 
 def load(paths):
-    figs, failed = {}, []
+    """
+    The figures by (system, case). A case run in several rounds has its
+    rounds under 'rounds', and the median of each figure as its own.
+    """
+    figs, failed, rounds = {}, [], {}
     for path in paths:
         try:
             lines = open(path).read().splitlines()
@@ -37,8 +42,30 @@ def load(paths):
             if 'failed' in fig:
                 failed.append(f"{fig['system']} {fig['case']}: "
                               f"{fig['failed']}")
-            figs[(fig['system'], fig['case'])] = fig
+            key = (fig['system'], fig['case'])
+            if 'round' in fig:
+                rounds.setdefault(key, []).append(fig)
+            else:
+                figs[key] = fig
+    for key, runs in rounds.items():
+        figs[key] = median_of(runs)
     return figs, failed
+
+
+def median_of(runs):
+    fig = dict(runs[-1], rounds=runs)
+    for k, v in runs[-1].items():
+        vals = [r.get(k) for r in runs]
+        if k != 'round' and isinstance(v, (int, float)) and \
+                not isinstance(v, bool) and None not in vals:
+            fig[k] = statistics.median(vals)
+    fig['errors'] = sum(r.get('errors') or 0 for r in runs)
+    kinds = {}
+    for r in runs:
+        for k, n in (r.get('error_kinds') or {}).items():
+            kinds[k] = kinds.get(k, 0) + n
+    fig['error_kinds'] = kinds
+    return fig
 
 
 def fmt(v, digits=2):
@@ -71,13 +98,57 @@ def single_table(figs):
             f = figs.get((s, case))
             cells.append('-' if not f or 'p50_ms' not in f else
                          f"{fmt(f['p50_ms'])} / {fmt(f['p99_ms'])}")
-        t0 = figs.get(('tpm0', case), {}).get('p50_ms')
-        o = figs.get(('ours', case), {}).get('p50_ms')
-        cells.append(fmt(o / t0) if o and t0 else '-')
-        cells.append(fmt(figs.get(('ours', case), {}).get('rm_cmds_per_op')))
+        cells.append(paired_ratio(figs, case))
         rows.append(cells)
     return table(['case: p50 / p99 ms'] + [TITLES[s] for s in SYSTEMS] +
-                 ['ours/tpm0 p50', 'ours: RM cmds/op'], rows)
+                 ['ours/tpm0 p50: median (min-max) of rounds'], rows)
+
+
+def paired_ratio(figs, case):
+    """ours / tpm0 of the p50, round by round (they take turns)."""
+    ours = figs.get(('ours', case), {}).get('rounds') or []
+    tpm0 = figs.get(('tpm0', case), {}).get('rounds') or []
+    ratios = [o['p50_ms'] / t['p50_ms'] for o, t in zip(ours, tpm0)
+              if o.get('p50_ms') and t.get('p50_ms')]
+    if not ratios:
+        return '-'
+    return (f'{statistics.median(ratios):.2f} '
+            f'({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} rounds)')
+
+
+def tpm_cmds_table(figs):
+    """
+    TPM commands per client command: at the TPM (swtpm's log), all and
+    of them the context loads, saves and flushes, for every system; and
+    what our RM's counters say it sent, which must be what the TPM got
+    from ours beyond what it got from /dev/tpm0 for the same client.
+    """
+    rows = []
+    cases = list(SINGLE) + [(f'clients_{n}', f'GetRandom, {n} clients')
+                            for n in CLIENTS]
+    for case, title in cases:
+        cells = [title]
+        for s in SYSTEMS:
+            f = figs.get((s, case), {})
+            cells.append('-' if f.get('tpm_cmds_per_op') is None else
+                         f"{fmt(f['tpm_cmds_per_op'])} "
+                         f"({fmt(f['tpm_ctx_cmds_per_op'])})")
+        ours = figs.get(('ours', case), {})
+        tpm0 = figs.get(('tpm0', case), {})
+        rm = ours.get('rm_cmds_per_op')
+        cells.append(fmt(rm))
+        if rm is None or ours.get('tpm_ctx_cmds_per_op') is None or \
+                tpm0.get('tpm_ctx_cmds_per_op') is None:
+            cells.append('-')
+        else:
+            extra = ours['tpm_ctx_cmds_per_op'] - tpm0['tpm_ctx_cmds_per_op']
+            cells.append(f"{fmt(extra)}: " +
+                         ('agree' if abs(extra - rm) < 0.005 else 'DIFFER'))
+        rows.append(cells)
+    return table(['TPM cmds per client cmd at swtpm: all (context)'] +
+                 [TITLES[s] for s in SYSTEMS] +
+                 ['ours: RM counters', 'ours - tpm0 at swtpm (context)'],
+                 rows)
 
 
 def clients_table(figs):
@@ -181,9 +252,13 @@ def main():
     lines = ['# make bench: four systems side by side', '',
              'Same guest (QEMU TCG), same freshly made swtpm per boot, same '
              'client (tpm2-pytss over the device and tabrmd TCTIs). '
-             'p50 / p99 in ms. RM cmds/op: the context loads, saves and '
-             'flushes our RM sent per client command (space_stats).', '']
+             'p50 / p99 in ms, the median of the rounds for the '
+             'single-client cases. TPM commands are counted at the TPM '
+             "(swtpm's log) and, for ours, from the RM's counters "
+             '(space_stats: the context loads, saves and flushes it '
+             'sent).', '']
     lines += single_table(figs) + ['']
+    lines += tpm_cmds_table(figs) + ['']
     lines += clients_table(figs) + ['']
     lines += holders_table(figs) + ['']
     lines += memory_table(figs) + ['']

@@ -7,12 +7,17 @@
 # "bench-json {...}", which bench.sh collects from both boots and
 # bench-report.py turns into the table, the Markdown file and the plots.
 #
-# Usage: bench.py [--quick] [--gap] SYSTEM=TCTI...
+# Usage: bench.py [--quick] [--gap] [--rounds=N] SYSTEM=TCTI...
 #   SYSTEM=device:/dev/tpm0       the TPM itself, no resource manager
 #   SYSTEM=device:/dev/tpmrm0     the kernel's resource manager
 #   SYSTEM=abrmd                  tpm2-abrmd, started here on /dev/tpm0
 #                                 with a D-Bus session bus of its own
 # A failing command is counted as an error of its case, never hidden.
+# --rounds: the single-client cases run N times (default 1); those of
+# the systems behind a device take turns round by round, so that a change
+# in the host's load hits each of them alike.
+# The TPM commands each case cost are counted at the TPM too, when swtpm
+# logs them where the guest can read them (vm-run.sh --swtpm-log 2).
 
 import json
 import multiprocessing as mp
@@ -40,6 +45,11 @@ HOLDER_IDLE_S = 3.0
 ABRMD_BUS = 'unix:path=/run/bench-dbus.sock'
 # the TPM tpm2-abrmd serves; another one to try this out on a host
 ABRMD_TCTI = os.environ.get('BENCH_ABRMD_TCTI', 'device:/dev/tpm0')
+ROUNDS = next((int(a.split('=', 1)[1]) for a in sys.argv
+               if a.startswith('--rounds=')), 1)
+SWTPM_LOG = '/run/vm-run/swtpm.log'
+TPM2_CC_CONTEXT_LOAD, TPM2_CC_CONTEXT_SAVE, TPM2_CC_FLUSH_CONTEXT = \
+    0x161, 0x162, 0x165
 
 
 def emit(system, case, **fig):
@@ -74,6 +84,57 @@ def rm_commands(before, after, ops):
     if not before or not after or not ops:
         return None
     return sum(after.get(k, 0) - before.get(k, 0) for k in RM_COUNTERS) / ops
+
+
+class SwtpmLog:
+    """
+    The commands the TPM received, from swtpm's log at level 2: a line
+    " SWTPM_IO_Read: length N" for each command, then its bytes in hex,
+    16 a line, the command code in bytes 6 to 9. swtpm writes it before it
+    answers, so once a case has its last response, its commands are in.
+    """
+
+    def __init__(self, path=SWTPM_LOG):
+        try:
+            self.f = open(path, 'rb')
+        except OSError:
+            self.f = None
+
+    def size(self):
+        # fstat asks the host: the guest's idea of the size may be stale
+        return os.fstat(self.f.fileno()).st_size
+
+    def mark(self):
+        return self.size() if self.f else None
+
+    def since(self, mark):
+        """(all commands, context loads + saves + flushes) since mark."""
+        if mark is None:
+            return None, None
+        lines = os.pread(self.f.fileno(), self.size() - mark,
+                         mark).split(b'\n')
+        total = ctx = 0
+        for i, line in enumerate(lines):
+            if not line.startswith(b' SWTPM_IO_Read:'):
+                continue
+            total += 1
+            words = lines[i + 1].split() if i + 1 < len(lines) else []
+            if len(words) >= 10 and int(b''.join(words[6:10]), 16) in (
+                    TPM2_CC_CONTEXT_LOAD, TPM2_CC_CONTEXT_SAVE,
+                    TPM2_CC_FLUSH_CONTEXT):
+                ctx += 1
+        return total, ctx
+
+
+TPM_LOG = SwtpmLog()
+
+
+def tpm_commands(mark, ops):
+    """Per client command, what the TPM received since mark."""
+    total, ctx = TPM_LOG.since(mark)
+    if total is None or not ops:
+        return dict(tpm_cmds_per_op=None, tpm_ctx_cmds_per_op=None)
+    return dict(tpm_cmds_per_op=total / ops, tpm_ctx_cmds_per_op=ctx / ops)
 
 
 def error_name(exc):
@@ -135,25 +196,26 @@ def timed(step, ops):
     return lat, errors, time.monotonic() - start
 
 
-def single_case(system, tcti, case, ops, step, esys):
-    before = rm_stats()
+def single_case(system, tcti, case, ops, step, esys, rnd):
+    before, mark = rm_stats(), TPM_LOG.mark()
     lat, errors, wall = timed(lambda: step(esys), ops)
     fig = latency_figures(lat, errors.total(), wall)
     fig['error_kinds'] = dict(errors)
     fig['rm_cmds_per_op'] = rm_commands(before, rm_stats(), ops) \
         if tcti.endswith('tpmrm0') else None
+    fig.update(tpm_commands(mark, ops), round=rnd)
     emit(system, case, **fig)
 
 
-def single_client_cases(system, tcti):
+def single_client_cases(system, tcti, rnd=0):
     esys = ESAPI(tcti)
     single_case(system, tcti, 'getrandom_0held', OPS,
-                lambda e: e.get_random(8), esys)
+                lambda e: e.get_random(8), esys, rnd)
 
     held = [signing_key(esys) for _ in range(3)]
     held += [hmac_session(esys) for _ in range(3)]
     single_case(system, tcti, 'getrandom_3obj_3sess_held', OPS,
-                lambda e: e.get_random(8), esys)
+                lambda e: e.get_random(8), esys, rnd)
     for h in held:
         esys.flush_context(h)
 
@@ -165,7 +227,7 @@ def single_client_cases(system, tcti):
                               hierarchy=TPM2_RH.NULL)
     single_case(system, tcti, 'sign_key_hmac_session', HEAVY_OPS,
                 lambda e: e.sign(key, digest, scheme, check, session1=sess),
-                esys)
+                esys, rnd)
     esys.flush_context(key)
     esys.flush_context(sess)
 
@@ -176,7 +238,7 @@ def single_client_cases(system, tcti):
         finally:
             e.flush_context(s)
     single_case(system, tcti, 'policy_session_start_pcr_flush', HEAVY_OPS,
-                policy_round, esys)
+                policy_round, esys, rnd)
     esys.close()
 
 
@@ -221,6 +283,7 @@ def many_clients(system, tcti, n):
     for p in procs:
         p.start()
     time.sleep(0.5 + n * 0.05)	# let every client connect
+    mark = TPM_LOG.mark()
     t0 = time.monotonic()
     start_evt.set()
     lat, errors = [], Errors()
@@ -234,6 +297,7 @@ def many_clients(system, tcti, n):
         p.join()
     fig = latency_figures(lat, errors.total(), wall)
     fig.update(clients=n, error_kinds=dict(errors))
+    fig.update(tpm_commands(mark, n * ops))
     emit(system, f'clients_{n}', **fig)
 
 
@@ -450,14 +514,14 @@ def guarded(system, case, run, *args):
         emit(system, case, failed=f'{type(exc).__name__}: {exc}')
 
 
-def bench_system(system, tcti):
+def bench_system(system, tcti, single):
     try:
-        bench_cases(system, tcti)
+        bench_cases(system, tcti, single)
     except Exception as exc:
         emit(system, 'setup', failed=f'{type(exc).__name__}: {exc}')
 
 
-def bench_cases(system, tcti):
+def bench_cases(system, tcti, single):
     print(f'bench: {system} through {tcti}', file=sys.stderr, flush=True)
     procs = ()
     t0 = time.monotonic()
@@ -465,7 +529,9 @@ def bench_cases(system, tcti):
         if tcti == 'abrmd':
             procs = start_abrmd()
             tcti = 'tabrmd:bus_type=session'
-        guarded(system, 'single', single_client_cases, system, tcti)
+        for rnd in range(ROUNDS if single else 0):
+            guarded(system, 'single', single_client_cases, system, tcti,
+                    rnd)
         if tcti == 'device:/dev/tpm0':
             # one open file at a time: only one client applies
             guarded(system, 'clients_1', many_clients, system, tcti, 1)
@@ -487,11 +553,15 @@ def bench_cases(system, tcti):
 
 
 def main():
-    for arg in sys.argv[1:]:
-        if arg.startswith('--'):
-            continue
-        system, tcti = arg.split('=', 1)
-        bench_system(system, tcti)
+    systems = [arg.split('=', 1) for arg in sys.argv[1:]
+               if not arg.startswith('--')]
+    devices = [(s, t) for s, t in systems if t.startswith('device:')]
+    for rnd in range(ROUNDS):
+        for system, tcti in devices:
+            guarded(system, 'single', single_client_cases, system, tcti,
+                    rnd)
+    for system, tcti in systems:
+        bench_system(system, tcti, single=(system, tcti) not in devices)
 
 
 if __name__ == '__main__':

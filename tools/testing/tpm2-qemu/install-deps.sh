@@ -38,7 +38,8 @@ PACKAGES=(
 )
 
 # make bench only (install-deps.sh --bench): the peer resource manager, its
-# D-Bus, one client library for all, and the plots
+# D-Bus, one client library for all, and the plots; and trace-cmd, to
+# watch the resource manager's trace events in the guest (tpm-space.rst)
 BENCH_PACKAGES=(
 	tpm2-abrmd:tpm2-abrmd
 	libtss2-tcti-tabrmd0:
@@ -46,6 +47,7 @@ BENCH_PACKAGES=(
 	dbus-session-bus-common:/usr/share/dbus-1/session.conf
 	python3-tpm2-pytss:
 	python3-matplotlib:
+	trace-cmd:trace-cmd
 )
 # make htmldocs: Documentation/sphinx/requirements.txt, from Debian
 DOCS_PACKAGES=(

@@ -33,6 +33,9 @@ usage: vm-run.sh [options] -- COMMAND [ARG...]
   -m, --memory MB       guest memory (default: 1024)
   -a, --append ARGS     extra kernel command line
   -v, --verbose         show all kernel messages, not only warnings
+  -l, --swtpm-log LEVEL swtpm logs at LEVEL (2: every command and
+                        response) into the run directory, where the guest
+                        reads it as /run/vm-run/swtpm.log
   -s, --shell           interactive shell on the console instead of a command
   -h, --help            this text
 USAGE
@@ -44,6 +47,7 @@ memory=1024
 append=
 loglevel=quiet
 shell=0
+swtpm_log_level=
 # Seconds a boot may take to start the command, and how often it is retried
 boot_limit=300
 boot_retries=2
@@ -55,6 +59,7 @@ while [ $# -gt 0 ]; do
 	-m|--memory) memory=$2; shift 2 ;;
 	-a|--append) append="$append $2"; shift 2 ;;
 	-v|--verbose) loglevel="loglevel=7"; shift ;;
+	-l|--swtpm-log) swtpm_log_level=$2; shift 2 ;;
 	-s|--shell) shell=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; break ;;
@@ -122,7 +127,10 @@ done
 # lockout or leave sessions behind cannot leak into the next run. The EK is
 # created, but no EK certificate (its CA writes outside our directory).
 start_swtpm() {
-	local sock=$work/swtpm.sock
+	local sock=$work/swtpm.sock log=$work/swtpm.log
+
+	[ -z "$swtpm_log_level" ] ||
+		log=$work/share/swtpm.log,level=$swtpm_log_level,truncate
 
 	rm -rf "$work/tpm" "$sock"
 	mkdir -p "$work/tpm"
@@ -134,14 +142,14 @@ start_swtpm() {
 	fi
 	timeout -k 5 $((timeout_s + 30)) swtpm socket --tpm2 \
 		--tpmstate dir="$work/tpm" --ctrl type=unixio,path="$sock" \
-		--terminate --log file="$work/swtpm.log" &
+		--terminate --log file="$log" &
 	swtpm_pid=$!
 	for _ in $(seq 50); do
 		[ -S "$sock" ] && break
 		kill -0 $swtpm_pid 2>/dev/null || break
 		sleep 0.1
 	done
-	[ -S "$sock" ] || { cat "$work/swtpm.log" >&2; die "swtpm did not start"; }
+	[ -S "$sock" ] || { cat "${log%%,*}" >&2; die "swtpm did not start"; }
 }
 
 # The initramfs: busybox and our /init, nothing else. cpio is given no

@@ -452,6 +452,55 @@ TEST_F_TIMEOUT(exhaust, two_hundred_files, 300)
 	ASSERT_NO_LEAK(&self->now, &self->before);
 }
 
+#define NR_IDLE_FILES	256
+/* What an idle file may cost the kernel beyond the contexts it holds */
+#define IDLE_FILE_MAX_BYTES	1024
+
+/* The kernel's slab memory in bytes (/proc/meminfo), or -1 */
+static long slab_bytes(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib < 0 ? -1 : kib * 1024;
+}
+
+/*
+ * 256 files, each done with a command (GetRandom, its response read),
+ * hold nothing in the TPM: what they cost the kernel is their open file
+ * and the resource manager's record of an empty space, at most 1 KiB a
+ * file in all (struct file, the file's private data, its share of the
+ * file table), measured as the growth of the kernel's slab memory.
+ */
+TEST_F(exhaust, idle_file_memory)
+{
+	int fd[NR_IDLE_FILES], i;
+	long before, after, per_file;
+	__u8 buf[8];
+	__u16 got;
+
+	before = slab_bytes();
+	ASSERT_LE(0, before);
+	ASSERT_TPM_OK(tpm2t_open_files(fd, NR_IDLE_FILES));
+	for (i = 0; i < NR_IDLE_FILES; i++)
+		ASSERT_TPM_OK(tpm2t_get_random(fd[i], buf, sizeof(buf), &got));
+	after = slab_bytes();
+	tpm2t_close_files(fd, NR_IDLE_FILES);
+	per_file = (after - before) / NR_IDLE_FILES;
+	TH_LOG("%d idle files: %ld bytes of slab each", NR_IDLE_FILES,
+	       per_file);
+	ASSERT_GE(IDLE_FILE_MAX_BYTES, per_file);
+	ASSERT_NO_LEAK(&self->now, &self->before);
+}
+
 /*
  * One file holds every session the TPM can have. A newcomer's
  * StartAuthSession waits until the hog's oldest session is idle for the
