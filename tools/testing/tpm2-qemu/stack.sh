@@ -21,8 +21,9 @@
 # stack.sh fold REPO PRISTINE_GIT DIR
 #	open, then fold every overlay edit into the last commit of the
 #	stack that touches its file, and a new file into the last that
-#	touches its folder (later commits never touch it, so the fold
-#	cannot conflict), then save. Anything else, such as an edit that
+#	touches its folder, and a renamed file where its old name was
+#	(later commits never touch them, so the fold cannot conflict),
+#	then save. Anything else, such as an edit that
 #	belongs in an earlier commit, is for 'open' and 'git rebase -i'.
 # stack.sh drift REPO SRC_GIT
 #	List the overlay files that differ from the end of the stack in
@@ -209,16 +210,19 @@ cmd_fold() {
 		echo "stack: the overlay is the end of the stack; nothing to fold"
 		return
 	fi
-	files=$(git -C "$dir" diff --name-only --no-renames HEAD~1 HEAD)
+	# A renamed file goes where the old name was: the pair is one edit.
+	files=$(git -C "$dir" diff --name-status -M HEAD~1 HEAD |
+		awk '$1 ~ /^R/ { print $2 " " $3; next } { print $2 " " $2 }')
 	git -C "$dir" reset -q HEAD~1
 
 	# One fixup for each target commit. No later commit touches what it
 	# folds in, so the rebase cannot conflict.
 	map=$dir/.git/stack-fold-map
-	for f in $files; do
-		target=$(fold_target "$dir" "$f") ||
-			die "no commit of the stack touches $f or its folders: put it in one with 'git -C $dir rebase -i base' (the stack is open), then 'make stack-save'"
+	echo "$files" | while read -r old f; do
+		target=$(fold_target "$dir" "$old") ||
+			die "no commit of the stack touches $old or its folders: put it in one with 'git -C $dir rebase -i base' (the stack is open), then 'make stack-save'"
 		echo "$target $f"
+		[ "$old" = "$f" ] || echo "$target $old"
 	done | LC_ALL=C sort >"$map"
 	for target in $(cut -d' ' -f1 "$map" | uniq); do
 		for f in $(awk -v t="$target" '$1 == t { print $2 }' "$map"); do
