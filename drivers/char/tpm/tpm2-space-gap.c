@@ -20,7 +20,6 @@
  */
 
 #include <linux/lockdep.h>
-#include <linux/unaligned.h>
 #include "tpm2-space.h"
 
 /* Conservative values for a TPM that does not report its own. */
@@ -61,7 +60,7 @@ void tpm2_rm_read_limits(struct tpm_chip *chip)
 void tpm2_rm_saved(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess)
 {
 	lockdep_assert_held(&rm->chip->tpm_mutex);
-	sess->seq = get_unaligned_be64(sess->blob);
+	sess->seq = tpm2_context_sequence(sess->blob);
 	if (sess->seq > rm->newest_seq)
 		rm->newest_seq = sess->seq;
 	if (sess->seq < rm->seq_floor)
@@ -228,7 +227,8 @@ void tpm2_rm_regap_due(struct tpm_chip *chip)
 int tpm2_rm_substitute(struct tpm2_rm_session *sess, u8 *buf,
 		       struct tpm2_rm_cmd *cmd)
 {
-	u64 seq = get_unaligned_be64(buf + cmd->param_off);
+	struct tpm_header *head = (struct tpm_header *)buf;
+	u64 seq = tpm2_context_sequence(buf + cmd->param_off);
 
 	if (sess->state == TPM2_RM_HELD || !sess->blob ||
 	    seq == sess->seq || seq != sess->client_seq)
@@ -237,6 +237,6 @@ int tpm2_rm_substitute(struct tpm2_rm_session *sess, u8 *buf,
 		return -E2BIG;
 	memcpy(buf + cmd->param_off, sess->blob, sess->len);
 	cmd->len = cmd->param_off + sess->len;
-	put_unaligned_be32(cmd->len, buf + 2);
+	head->length = cpu_to_be32(cmd->len);
 	return 0;
 }

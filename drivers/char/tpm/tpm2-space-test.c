@@ -846,7 +846,7 @@ static void tpm2_space_object_context_save_load(struct kunit *test)
 			answers + 1);
 	KUNIT_ASSERT_LE(test, len, sizeof(blob));
 	KUNIT_EXPECT_EQ(test, rsp_u32(test, 2), TPM_HEADER_SIZE + len);
-	KUNIT_EXPECT_EQ(test, get_unaligned_be32(blob + TPM2_CONTEXT_HANDLE_OFF),
+	KUNIT_EXPECT_EQ(test, tpm2_context_saved_handle(blob),
 			TPM2_FAKE_HT_TRANSIENT);
 
 	/* one load, one flush, and no save of what the client sent */

@@ -91,8 +91,8 @@ static void drop_session(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess)
 
 static bool object_is_sequence(struct tpm2_rm_object *obj)
 {
-	return obj->blob && get_unaligned_be32(obj->blob +
-			TPM2_CONTEXT_HANDLE_OFF) == TPM2_SEQUENCE_SAVED_HANDLE;
+	return obj->blob && tpm2_context_saved_handle(obj->blob) ==
+			    TPM2_SEQUENCE_SAVED_HANDLE;
 }
 
 /*
@@ -403,7 +403,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 	if (tpm2_rm_context_len(buf + cmd->param_off,
 				cmd->len - cmd->param_off) < 0)
 		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_CMD_SIZE);
-	h = get_unaligned_be32(buf + cmd->param_off + TPM2_CONTEXT_HANDLE_OFF);
+	h = tpm2_context_saved_handle(buf + cmd->param_off);
 	if (!tpm2_rm_is_session(h))
 		return 0;
 
@@ -453,6 +453,7 @@ static int prepare_context_save(struct tpm_chip *chip,
 				struct tpm_space *space, u8 *buf, size_t bufsiz)
 {
 	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm_header *head = (struct tpm_header *)buf;
 	struct tpm2_rm_object *obj;
 	u32 len;
 
@@ -467,7 +468,7 @@ static int prepare_context_save(struct tpm_chip *chip,
 		return 0;
 	tpm2_rm_answer(buf, TPM2_RC_SUCCESS);
 	memcpy(buf + TPM_HEADER_SIZE, obj->blob, obj->len);
-	put_unaligned_be32(len, buf + 2);
+	head->length = cpu_to_be32(len);
 	atomic_long_inc(&chip->rm->stats.rm_answers);
 	return len;
 }
@@ -522,16 +523,21 @@ static int prepare_get_capability(struct tpm_chip *chip,
 				  struct tpm_space *space, u8 *buf,
 				  size_t bufsiz)
 {
+	struct tpm2_cap_handles_rsp *rsp = (struct tpm2_cap_handles_rsp *)buf;
 	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
-	u32 cap, property, count, type, *handles;
 	unsigned int i, n, first, max, out;
-	u8 *p = buf + TPM_HEADER_SIZE;
+	u32 cap, property, count, type, *handles;
+	const struct tpm2_get_cap_in *in;
+	struct tpm2_rm_reader r;
 
-	if (cmd->tag == TPM2_ST_SESSIONS || cmd->len < cmd->param_off + 12)
+	tpm2_rm_reader_init(&r, buf + cmd->param_off,
+			    cmd->len - cmd->param_off);
+	in = (const void *)tpm2_rm_read_bytes(&r, sizeof(*in));
+	if (cmd->tag == TPM2_ST_SESSIONS || !in)
 		return 0;
-	cap = get_unaligned_be32(buf + cmd->param_off);
-	property = get_unaligned_be32(buf + cmd->param_off + 4);
-	count = get_unaligned_be32(buf + cmd->param_off + 8);
+	cap = be32_to_cpu(in->capability);
+	property = be32_to_cpu(in->property);
+	count = be32_to_cpu(in->count);
 	type = property & TPM2_HT_MASK;
 	if (cap != TPM2_CAP_HANDLES || (type != TPM2_HT_TRANSIENT &&
 					!tpm2_rm_is_session(property)))
@@ -547,18 +553,19 @@ static int prepare_get_capability(struct tpm_chip *chip,
 		if ((handles[first] & ~TPM2_HT_MASK) >=
 		    (property & ~TPM2_HT_MASK))
 			break;
-	out = min3(n - first, count, (u32)((bufsiz - TPM_HEADER_SIZE - 9) / 4));
+	out = min3(n - first, count,
+		   (u32)((bufsiz - sizeof(*rsp)) / sizeof(rsp->handle[0])));
 
 	tpm2_rm_answer(buf, TPM2_RC_SUCCESS);
-	p[0] = first + out < n;
-	put_unaligned_be32(TPM2_CAP_HANDLES, p + 1);
-	put_unaligned_be32(out, p + 5);
+	rsp->more_data = first + out < n;
+	rsp->capability = cpu_to_be32(TPM2_CAP_HANDLES);
+	rsp->count = cpu_to_be32(out);
 	for (i = 0; i < out; i++)
-		put_unaligned_be32(handles[first + i], p + 9 + 4 * i);
+		rsp->handle[i] = cpu_to_be32(handles[first + i]);
 	kfree(handles);
-	put_unaligned_be32(TPM_HEADER_SIZE + 9 + 4 * out, buf + 2);
+	rsp->head.length = cpu_to_be32(struct_size(rsp, handle, out));
 	atomic_long_inc(&chip->rm->stats.rm_answers);
-	return TPM_HEADER_SIZE + 9 + 4 * out;
+	return struct_size(rsp, handle, out);
 }
 
 static int prepare_special(struct tpm_chip *chip, struct tpm_space *space,
@@ -599,8 +606,7 @@ static int prepare_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 		return tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_SESSIONS) ?
 		       TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY : 0;
 	if (cmd->cc == TPM2_CC_CONTEXT_LOAD &&
-	    tpm2_rm_is_session(get_unaligned_be32(blob +
-						  TPM2_CONTEXT_HANDLE_OFF)))
+	    tpm2_rm_is_session(tpm2_context_saved_handle(blob)))
 		return 0;
 	if (tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_OBJECTS))
 		return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;

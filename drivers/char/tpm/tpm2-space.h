@@ -21,6 +21,7 @@
 #include <linux/wait.h>
 #include <trace/events/tpm.h>
 #include "tpm.h"
+#include "tpm2-space-wire.h"
 
 #define TPM2_RM_LAYER		TSS2_RESMGR_TPM_RC_LAYER
 #define TPM2_RM_MAX_HANDLES	3
@@ -47,10 +48,6 @@
 #define TPM2_RC_SESSION_HANDLES	0x905
 #define TPM2_RC_OBJ_HANDLES	0x906
 #define TPM2_RC_REFERENCE_S0	0x918
-
-/* TPMS_CONTEXT: sequence, savedHandle, hierarchy, then a TPM2B blob. */
-#define TPM2_CONTEXT_FIXED	18
-#define TPM2_CONTEXT_HANDLE_OFF	8
 
 /* TPM_PT values of TPM_CAP_TPM_PROPERTIES (TPM 2.0 Part 2). */
 #define TPM2_PT_ACTIVE_SESSIONS_MAX	0x0111
