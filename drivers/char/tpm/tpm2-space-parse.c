@@ -20,14 +20,14 @@
 
 bool tpm2_rm_is_session(u32 handle)
 {
-	u32 type = handle & TPM2_HT_MASK;
+	enum tpm2_mso_type type = tpm2_handle_mso(handle);
 
-	return type == TPM2_HT_HMAC_SESSION || type == TPM2_HT_POLICY_SESSION;
+	return type == TPM2_MSO_SESSION || type == TPM2_MSO_POLICY;
 }
 
 bool tpm2_rm_is_transient(u32 handle)
 {
-	return (handle & TPM2_HT_MASK) == TPM2_HT_TRANSIENT;
+	return tpm2_handle_mso(handle) == TPM2_MSO_VOLATILE;
 }
 
 /* TPM_RC_HANDLE for handle @index (0-based) of the handle area. */
@@ -101,7 +101,7 @@ static int parse_cc(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
 /* Reads the authorization area, which ends where its size says. */
 static int parse_auths(struct tpm2_rm_reader *r, struct tpm2_rm_cmd *cmd)
 {
-	const u32 bad = TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
+	const u32 bad = TPM2_RM_LAYER | TPM2_RC_AUTHSIZE;
 	struct tpm2_rm_reader area;
 	u32 size;
 	u16 n;
@@ -144,14 +144,14 @@ int tpm2_rm_parse(struct tpm_chip *chip, const u8 *buf, size_t bufsiz,
 
 	memset(cmd, 0, sizeof(*cmd));
 	if (bufsiz < TPM_HEADER_SIZE)
-		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+		return TPM2_RM_LAYER | TPM2_RC_COMMAND_SIZE;
 	cmd->tag = be16_to_cpu(head->tag);
 	cmd->len = be32_to_cpu(head->length);
 	cmd->cc = be32_to_cpu(head->ordinal);
 	if (cmd->len < TPM_HEADER_SIZE || cmd->len > bufsiz)
-		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+		return TPM2_RM_LAYER | TPM2_RC_COMMAND_SIZE;
 	if (cmd->tag != TPM2_ST_NO_SESSIONS && cmd->tag != TPM2_ST_SESSIONS)
-		return TPM2_RM_LAYER | TPM2_RC_BAD_TAG_CODE;
+		return TPM2_RM_LAYER | TPM2_RC_BAD_TAG;
 
 	rc = parse_cc(chip, cmd);
 	if (rc)
@@ -162,7 +162,7 @@ int tpm2_rm_parse(struct tpm_chip *chip, const u8 *buf, size_t bufsiz,
 	for (i = 0; i < cmd->nr_handles; i++)
 		cmd->handle[i] = tpm2_rm_read_u32(&r);
 	if (r.overrun)
-		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+		return TPM2_RM_LAYER | TPM2_RC_COMMAND_SIZE;
 
 	cmd->param_off = cmd->len - r.left;
 	if (cmd->tag == TPM2_ST_SESSIONS)

@@ -402,7 +402,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 
 	if (tpm2_rm_context_len(buf + cmd->param_off,
 				cmd->len - cmd->param_off) < 0)
-		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_CMD_SIZE);
+		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_COMMAND_SIZE);
 	h = tpm2_context_saved_handle(buf + cmd->param_off);
 	if (!tpm2_rm_is_session(h))
 		return 0;
@@ -428,7 +428,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 		return rm_answer(chip, buf, TPM2_RM_LAYER |
 				 TPM2_RC_SESSION_MEMORY);
 	if (sess && tpm2_rm_substitute(sess, buf, cmd))
-		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_CMD_SIZE);
+		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_COMMAND_SIZE);
 	cmd->sess[TPM2_RM_REF_LOAD] = sess;
 	if (sess)
 		return 0;
@@ -480,14 +480,15 @@ static int prepare_context_save(struct tpm_chip *chip,
  */
 static int cmp_handle_number(const void *a, const void *b)
 {
-	u32 x = *(const u32 *)a & ~TPM2_HT_MASK;
-	u32 y = *(const u32 *)b & ~TPM2_HT_MASK;
+	u32 x = tpm2_rm_handle_index(*(const u32 *)a);
+	u32 y = tpm2_rm_handle_index(*(const u32 *)b);
 
 	return x < y ? -1 : x > y;
 }
 
 /* Collects the space's handles of one handle type, sorted. */
-static unsigned int collect_handles(struct tpm_space *space, u32 type,
+static unsigned int collect_handles(struct tpm_space *space,
+				    enum tpm2_mso_type type,
 				    u32 *out, unsigned int max)
 {
 	struct tpm2_rm_session *sess;
@@ -495,14 +496,14 @@ static unsigned int collect_handles(struct tpm_space *space, u32 type,
 	unsigned int n = 0;
 	u8 state;
 
-	if (type == TPM2_HT_TRANSIENT) {
+	if (type == TPM2_MSO_VOLATILE) {
 		list_for_each_entry(obj, &space->objects, node)
 			if (n < max)
 				out[n++] = obj->vhandle;
 		return n;
 	}
 	/* the client sees the sessions the RM holds for it as loaded */
-	state = type == TPM2_HT_HMAC_SESSION ? TPM2_RM_HELD :
+	state = type == TPM2_MSO_SESSION ? TPM2_RM_HELD :
 					       TPM2_RM_CLIENT_SAVED;
 	list_for_each_entry(sess, &space->sessions, node)
 		if (sess->state == state && n < max)
@@ -526,7 +527,8 @@ static int prepare_get_capability(struct tpm_chip *chip,
 	struct tpm2_cap_handles_rsp *rsp = (struct tpm2_cap_handles_rsp *)buf;
 	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
 	unsigned int i, n, first, max, out;
-	u32 cap, property, count, type, *handles;
+	u32 cap, property, count, *handles;
+	enum tpm2_mso_type type;
 	const struct tpm2_get_cap_in *in;
 	struct tpm2_rm_reader r;
 
@@ -538,20 +540,20 @@ static int prepare_get_capability(struct tpm_chip *chip,
 	cap = be32_to_cpu(in->capability);
 	property = be32_to_cpu(in->property);
 	count = be32_to_cpu(in->count);
-	type = property & TPM2_HT_MASK;
-	if (cap != TPM2_CAP_HANDLES || (type != TPM2_HT_TRANSIENT &&
+	type = tpm2_handle_mso(property);
+	if (cap != TPM2_CAP_HANDLES || (type != TPM2_MSO_VOLATILE &&
 					!tpm2_rm_is_session(property)))
 		return 0;
 
-	max = type == TPM2_HT_TRANSIENT ? space->nr_objects :
+	max = type == TPM2_MSO_VOLATILE ? space->nr_objects :
 					  space->nr_sessions;
 	handles = tpm2_rm_alloc(array_size(max ?: 1, sizeof(*handles)));
 	if (!handles)
 		return -ENOMEM;
 	n = collect_handles(space, type, handles, max);
 	for (first = 0; first < n; first++)
-		if ((handles[first] & ~TPM2_HT_MASK) >=
-		    (property & ~TPM2_HT_MASK))
+		if (tpm2_rm_handle_index(handles[first]) >=
+		    tpm2_rm_handle_index(property))
 			break;
 	out = min3(n - first, count,
 		   (u32)((bufsiz - sizeof(*rsp)) / sizeof(rsp->handle[0])));
@@ -609,12 +611,12 @@ static int prepare_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	    tpm2_rm_is_session(tpm2_context_saved_handle(blob)))
 		return 0;
 	if (tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_OBJECTS))
-		return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
+		return TPM2_RM_LAYER | TPM2_RC_OBJECT_MEMORY;
 	if (cmd->cc != TPM2_CC_CONTEXT_LOAD)
 		return 0;
 	len = tpm2_rm_context_len(blob, cmd->len - cmd->param_off);
 	if (len < 0)
-		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+		return TPM2_RM_LAYER | TPM2_RC_COMMAND_SIZE;
 	cmd->load_blob = tpm2_rm_memdup(blob, len);
 	if (!cmd->load_blob)
 		return -ENOMEM;
@@ -728,7 +730,7 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	if (tpm2_rm_is_transient(h)) {
 		if (tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_OBJECTS)) {
 			tpm2_rm_flush(chip, h, TPM_SPACE_WHY_REFUSED);
-			return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
+			return TPM2_RM_LAYER | TPM2_RC_OBJECT_MEMORY;
 		}
 		obj = tpm2_rm_object_add(space);
 		if (!obj) {
@@ -822,7 +824,7 @@ static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
 		commit_client_save(chip, cmd->sess[0], buf, len);
 	for (i = 0; i < cmd->nr_auths; i++) {
 		if (cmd->sess[TPM2_RM_REF_AUTH + i] &&
-		    !(cmd->auth_attrs[i] & TPM2_SA_CONTINUE)) {
+		    !(cmd->auth_attrs[i] & TPM2_SA_CONTINUE_SESSION)) {
 			drop_session(chip->rm, cmd->sess[TPM2_RM_REF_AUTH + i]);
 			freed = true;
 		}

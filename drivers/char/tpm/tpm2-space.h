@@ -28,30 +28,19 @@
 #define TPM2_RM_MAX_AUTHS	3
 #define TPM2_RM_MAX_LOADED	(TPM2_RM_MAX_HANDLES + TPM2_RM_MAX_AUTHS)
 
-#define TPM2_HT_MASK		0xFF000000
-#define TPM2_HT_HMAC_SESSION	0x02000000
-#define TPM2_HT_POLICY_SESSION	0x03000000
-#define TPM2_HT_TRANSIENT	0x80000000
-#define TPM2_RS_PW_HANDLE	0x40000009
-#define TPM2_SA_CONTINUE	0x01
-
-/* Format-one response code parts (TPM 2.0 Part 2, TPM_RC). */
+/*
+ * Format-one response code parts (TPM 2.0 Part 2, TPM_RC): the code names
+ * a parameter (P) or a session (S), number N.
+ */
 #define TPM2_RC_FMT1_P		0x040
 #define TPM2_RC_FMT1_S		0x800
 #define TPM2_RC_FMT1_N_SHIFT	8
-#define TPM2_RC_BAD_TAG_CODE	0x01E
-#define TPM2_RC_CMD_SIZE	0x142
-#define TPM2_RC_AUTHSIZE_CODE	0x144
-#define TPM2_RC_CONTEXT_GAP	0x901
-#define TPM2_RC_OBJ_MEMORY	0x902
-#define TPM2_RC_MEMORY		0x904
-#define TPM2_RC_SESSION_HANDLES	0x905
-#define TPM2_RC_OBJ_HANDLES	0x906
-#define TPM2_RC_REFERENCE_S0	0x918
 
-/* TPM_PT values of TPM_CAP_TPM_PROPERTIES (TPM 2.0 Part 2). */
-#define TPM2_PT_ACTIVE_SESSIONS_MAX	0x0111
-#define TPM2_PT_CONTEXT_GAP_MAX		0x0114
+/* The handle number within its type: the bits below the MSO. */
+static inline u32 tpm2_rm_handle_index(u32 handle)
+{
+	return handle & GENMASK(23, 0);
+}
 
 /*
  * The life of a session record; tpm2_rm_session_set_state() is the only

@@ -111,12 +111,12 @@ static void model_parse(const u8 *buf, size_t size, struct model *m)
 	if (r.bad || m->len < TPM_HEADER_SIZE || m->len > size) {
 		if (r.bad)	/* the parser reads no header it lacks */
 			memset(m, 0, sizeof(*m));
-		m->rc = RM(TPM2_RC_CMD_SIZE);
+		m->rc = RM(TPM2_RC_COMMAND_SIZE);
 		return;
 	}
 	r.end = m->len;
 	if (m->tag != TPM2_ST_NO_SESSIONS && m->tag != TPM2_ST_SESSIONS) {
-		m->rc = RM(TPM2_RC_BAD_TAG_CODE);
+		m->rc = RM(TPM2_RC_BAD_TAG);
 		return;
 	}
 	idx = fake_chip_find(m->cc);
@@ -133,7 +133,7 @@ static void model_parse(const u8 *buf, size_t size, struct model *m)
 		return;
 	}
 	if (r.end - r.pos < 4 * m->nr_handles) {
-		m->rc = RM(TPM2_RC_CMD_SIZE);
+		m->rc = RM(TPM2_RC_COMMAND_SIZE);
 		return;
 	}
 	for (i = 0; i < m->nr_handles; i++)
@@ -144,7 +144,7 @@ static void model_parse(const u8 *buf, size_t size, struct model *m)
 
 	auth_size = read_be(&r, 4);
 	if (r.bad || auth_size < 9 || auth_size > r.end - r.pos) {
-		m->rc = RM(TPM2_RC_AUTHSIZE_CODE);
+		m->rc = RM(TPM2_RC_AUTHSIZE);
 		return;
 	}
 	area = (struct reader){ .buf = buf, .pos = r.pos,
@@ -153,7 +153,7 @@ static void model_parse(const u8 *buf, size_t size, struct model *m)
 	m->param_off = area.end;
 	while (area.pos < area.end) {
 		if (m->nr_auths == TPM2_RM_MAX_AUTHS || !model_auth(&area, m)) {
-			m->rc = RM(TPM2_RC_AUTHSIZE_CODE);
+			m->rc = RM(TPM2_RC_AUTHSIZE);
 			return;
 		}
 		m->nr_auths++;
@@ -228,10 +228,10 @@ static void check_rc(const struct tpm2_rm_cmd *cmd, int rc)
 {
 	switch (rc) {
 	case 0:
-	case RM(TPM2_RC_CMD_SIZE):
-	case RM(TPM2_RC_BAD_TAG_CODE):
+	case RM(TPM2_RC_COMMAND_SIZE):
+	case RM(TPM2_RC_BAD_TAG):
 	case RM(TPM2_RC_COMMAND_CODE):
-	case RM(TPM2_RC_AUTHSIZE_CODE):
+	case RM(TPM2_RC_AUTHSIZE):
 		return;
 	case TPM2_RC_COMMAND_CODE:
 		/* only for a code the spec defines and the TPM lacks */

@@ -311,7 +311,7 @@ static u32 pick_handle(struct program *prog)
 	u8 b = next_byte(prog);
 
 	/* a few handles only, so that they collide */
-	return (b & 0x80 ? TPM2_HT_POLICY_SESSION : TPM2_HT_HMAC_SESSION) |
+	return (b & 0x80 ? TPM2_MSO_POLICY << 24 : TPM2_MSO_SESSION << 24) |
 	       (b & 7);
 }
 
