@@ -212,31 +212,3 @@ void tpm2_rm_regap_due(struct tpm_chip *chip)
 		if (!tpm2_rm_regap_oldest(chip))
 			break;
 }
-
-/**
- * tpm2_rm_substitute() - give a ContextLoad the current blob of a session
- * @sess: the client-saved or abandoned session the blob in @buf names
- * @buf: the ContextLoad command
- * @cmd: what was parsed from it
- *
- * A blob the client saved itself is replaced when a re-gap has used it up.
- * Any other blob is left for the TPM to judge.
- *
- * Return: 0, or -E2BIG if the current blob does not fit into the buffer.
- */
-int tpm2_rm_substitute(struct tpm2_rm_session *sess, u8 *buf,
-		       struct tpm2_rm_cmd *cmd)
-{
-	struct tpm_header *head = (struct tpm_header *)buf;
-	u64 seq = tpm2_context_sequence(buf + cmd->param_off);
-
-	if (sess->state == TPM2_RM_HELD || !sess->blob ||
-	    seq == sess->seq || seq != sess->client_seq)
-		return 0;
-	if (cmd->param_off + sess->len > cmd->bufsiz)
-		return -E2BIG;
-	memcpy(buf + cmd->param_off, sess->blob, sess->len);
-	cmd->len = cmd->param_off + sess->len;
-	head->length = cpu_to_be32(cmd->len);
-	return 0;
-}

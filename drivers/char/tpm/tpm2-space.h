@@ -345,6 +345,11 @@ bool tpm2_rm_rc_is_lost(int rc);
 /* tpm2-space.c */
 void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd);
 
+/* tpm2-space-emulate.c */
+int tpm2_rm_reply(struct tpm_chip *chip, u8 *buf, u32 rc);
+int tpm2_rm_emulate(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
+		    size_t bufsiz);
+
 /* tpm2-space-evict.c */
 extern unsigned int tpm2_space_session_grace_ms;
 extern unsigned int tpm2_space_session_wait_ms;
@@ -375,8 +380,6 @@ struct tpm2_rm_session *tpm2_rm_oldest_saved(struct tpm2_rm_chip *rm);
 bool tpm2_rm_gap_due(struct tpm2_rm_chip *rm);
 bool tpm2_rm_regap_oldest(struct tpm_chip *chip);
 void tpm2_rm_regap_due(struct tpm_chip *chip);
-int tpm2_rm_substitute(struct tpm2_rm_session *sess, u8 *buf,
-		       struct tpm2_rm_cmd *cmd);
 
 /* tpm2-space-retry.c */
 /* Why a waiting command was woken: tpm_space.wait_wake */
