@@ -2,7 +2,7 @@
 /*
  * The TPM 2.0 resource manager behind /dev/tpmrmN: the hooks the TPM core
  * calls around each command of a space, loading what a command names and
- * putting it back afterwards. The commands the resource manager answers
+ * unloading it afterwards. The commands the resource manager answers
  * or rewrites itself are in tpm2-space-emulate.c.
  *
  * For each command only the contexts it names are loaded; afterwards
@@ -100,8 +100,8 @@ static bool object_is_sequence(struct tpm2_rm_object *obj)
  * that cannot be saved is dropped, and the client is told instead of
  * getting a handle that no longer works.
  */
-static void put_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
-		       struct tpm2_rm_object *obj)
+static void unload_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
+			  struct tpm2_rm_object *obj)
 {
 	int rc = 0;
 
@@ -133,8 +133,8 @@ static void put_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
  * session that still cannot be saved is lost; a new one that the client
  * does not know yet is dropped, and the client is told.
  */
-static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
-			struct tpm2_rm_session *sess)
+static void unload_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
+			   struct tpm2_rm_session *sess)
 {
 	unsigned int tries = 0;
 	int rc;
@@ -165,20 +165,20 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 }
 
 /**
- * tpm2_rm_put_back() - return what a command loaded to its saved state
+ * tpm2_rm_unload_cmd() - return what a command loaded to its saved state
  * @chip: the chip, with its ops held
  * @cmd: the command
  */
-void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
+void tpm2_rm_unload_cmd(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
 {
 	unsigned int ref;
 
 	lockdep_assert_held(&chip->tpm_mutex);
 	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
-		put_object(chip, cmd, cmd->obj[ref]);
+		unload_object(chip, cmd, cmd->obj[ref]);
 	/* only loaded ones: a FlushContext's session never is */
 	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
-		put_session(chip, cmd, cmd->sess[ref]);
+		unload_session(chip, cmd, cmd->sess[ref]);
 	/* a ContextLoad's context that no new object took */
 	kfree(cmd->load_blob);
 	cmd->load_blob = NULL;
@@ -188,8 +188,8 @@ void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
  * Loads @obj unless the command already did. Returns 0, or the response
  * code for the client.
  */
-static u32 get_object(struct tpm_chip *chip, struct tpm2_rm_object *obj,
-		      unsigned int index)
+static u32 load_object(struct tpm_chip *chip, struct tpm2_rm_object *obj,
+		       unsigned int index)
 {
 	int rc;
 
@@ -211,8 +211,8 @@ static u32 get_object(struct tpm_chip *chip, struct tpm2_rm_object *obj,
 }
 
 /* Loads @sess unless the command already did; @ref is TPM_RC_REFERENCE_x. */
-static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
-		       u32 ref)
+static u32 load_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
+			u32 ref)
 {
 	u32 handle;
 	int rc;
@@ -322,14 +322,14 @@ static int load_named(struct tpm_chip *chip, u8 *buf)
 
 	for (i = 0; i < cmd->nr_handles; i++) {
 		if (cmd->obj[i]) {
-			rc = get_object(chip, cmd->obj[i], i);
+			rc = load_object(chip, cmd->obj[i], i);
 			if (rc)
 				return rc;
 			put_unaligned_be32(cmd->obj[i]->phandle,
 					   buf + TPM_HEADER_SIZE + 4 * i);
 		} else if (cmd->sess[i]) {
-			rc = get_session(chip, cmd->sess[i],
-					 TPM2_RC_REFERENCE_H0 + i);
+			rc = load_session(chip, cmd->sess[i],
+					  TPM2_RC_REFERENCE_H0 + i);
 			if (rc)
 				return rc;
 		}
@@ -337,8 +337,8 @@ static int load_named(struct tpm_chip *chip, u8 *buf)
 	for (i = 0; i < cmd->nr_auths; i++) {
 		if (!cmd->sess[TPM2_RM_REF_AUTH + i])
 			continue;
-		rc = get_session(chip, cmd->sess[TPM2_RM_REF_AUTH + i],
-				 TPM2_RC_REFERENCE_S0 + i);
+		rc = load_session(chip, cmd->sess[TPM2_RM_REF_AUTH + i],
+				  TPM2_RC_REFERENCE_S0 + i);
 		if (rc)
 			return rc;
 	}
@@ -351,7 +351,7 @@ static int load_named(struct tpm_chip *chip, u8 *buf)
  * ContextLoad of a session is checked by prepare_context_load(). The
  * object context a ContextLoad sends is kept for the new object, so that
  * it need not be saved again; the response will overwrite the command.
- * tpm2_rm_put_back() frees the copy if no object takes it. Returns 0, the
+ * tpm2_rm_unload_cmd() frees the copy if no object takes it. Returns 0, the
  * response code for the client, or -ENOMEM.
  */
 static int prepare_new_handle(struct tpm_chip *chip, struct tpm_space *space,
@@ -431,7 +431,7 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	if (!rc)
 		rc = load_named(chip, buf);
 	if (rc) {
-		tpm2_rm_put_back(chip, cmd);
+		tpm2_rm_unload_cmd(chip, cmd);
 		kfree(cmd->resend);
 		cmd->resend = NULL;
 		if (rc > 0)
@@ -604,7 +604,7 @@ static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
 }
 
 /**
- * tpm2_commit_space() - map the response and put back what was loaded
+ * tpm2_commit_space() - map the response and unload what was loaded
  * @chip: the chip, with its ops held
  * @space: the space of the file, or NULL for /dev/tpmN
  * @buf: the response
@@ -646,7 +646,7 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 			rm->cmd.rm_rc = commit_new_handle(chip, space, buf);
 		commit_success(chip, space, buf, *bufsiz);
 	}
-	tpm2_rm_put_back(chip, &rm->cmd);
+	tpm2_rm_unload_cmd(chip, &rm->cmd);
 	if (rm->cmd.rm_rc)
 		*bufsiz = tpm2_rm_reply(chip, buf, rm->cmd.rm_rc);
 	tpm2_rm_regap_due(chip);
@@ -659,7 +659,7 @@ out:
 }
 
 /**
- * tpm2_flush_space() - put back what was loaded for a failed transmission
+ * tpm2_flush_space() - unload what was loaded for a failed transmission
  * @chip: the chip, with its ops held
  */
 void tpm2_flush_space(struct tpm_chip *chip)
@@ -669,7 +669,7 @@ void tpm2_flush_space(struct tpm_chip *chip)
 	lockdep_assert_held(&chip->tpm_mutex);
 	if (!rm || !rm->space)
 		return;
-	tpm2_rm_put_back(chip, &rm->cmd);
+	tpm2_rm_unload_cmd(chip, &rm->cmd);
 	tpm2_rm_leave_line(rm, rm->space);
 	/* the transmission failed; its error is the caller's to give */
 	tpm2_rm_command_end(rm, NULL, 0, -EIO);

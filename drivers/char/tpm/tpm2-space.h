@@ -126,7 +126,7 @@ struct tpm2_rm_session {
 
 /*
  * The references of a command to the space's objects and sessions, one
- * table for all: putting back what was loaded, telling whether a session
+ * table for all: unloading what was loaded, telling whether a session
  * is in use and forgetting a record all walk every one of them, from 0 to
  * TPM2_RM_NR_REFS. Handle i of the handle area is reference i.
  */
@@ -343,7 +343,7 @@ void tpm2_rm_flush(struct tpm_chip *chip, u32 handle,
 bool tpm2_rm_rc_is_lost(int rc);
 
 /* tpm2-space.c */
-void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd);
+void tpm2_rm_unload_cmd(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd);
 
 /* tpm2-space-emulate.c */
 int tpm2_rm_reply(struct tpm_chip *chip, u8 *buf, u32 rc);
