@@ -42,6 +42,7 @@
 #include "tpm.h"
 #include "tpm-dev.h"
 #include "tpm2-fake.h"
+#include "tpm2-space-wire.h"
 
 #define TPM2_FAKE_STS_DONE	BIT(0)
 #define TPM2_FAKE_MAX_AUTHS	3
@@ -99,10 +100,8 @@ struct tpm2_fake_injection {
 };
 
 struct tpm2_fake_req {
-	const u8 *buf;
+	struct tpm2_rm_reader in;
 	size_t len;
-	size_t off;
-	bool truncated;
 	u16 tag;
 	u32 cc;
 	u32 handles[3];
@@ -155,56 +154,6 @@ static atomic_t tpm2_fake_instances = ATOMIC_INIT(0);
 /* ------------------------------------------------------------------ */
 /* Request parsing and response building                               */
 /* ------------------------------------------------------------------ */
-
-static bool req_take(struct tpm2_fake_req *req, size_t n, const u8 **p)
-{
-	if (req->truncated || req->len - req->off < n) {
-		req->truncated = true;
-		return false;
-	}
-	*p = req->buf + req->off;
-	req->off += n;
-	return true;
-}
-
-static u8 req_u8(struct tpm2_fake_req *req)
-{
-	const u8 *p;
-
-	return req_take(req, 1, &p) ? *p : 0;
-}
-
-static u16 req_u16(struct tpm2_fake_req *req)
-{
-	const u8 *p;
-
-	return req_take(req, 2, &p) ? get_unaligned_be16(p) : 0;
-}
-
-static u32 req_u32(struct tpm2_fake_req *req)
-{
-	const u8 *p;
-
-	return req_take(req, 4, &p) ? get_unaligned_be32(p) : 0;
-}
-
-static u64 req_u64(struct tpm2_fake_req *req)
-{
-	const u8 *p;
-
-	return req_take(req, 8, &p) ? get_unaligned_be64(p) : 0;
-}
-
-/* Consume a TPM2B and return its payload, NULL if the request is short. */
-static const u8 *req_tpm2b(struct tpm2_fake_req *req, u16 *size)
-{
-	const u8 *p;
-
-	*size = req_u16(req);
-	if (!req_take(req, *size, &p))
-		return NULL;
-	return p;
-}
 
 static void out_bytes(struct tpm2_fake *fake, const void *data, size_t n)
 {
@@ -404,10 +353,10 @@ static u32 tpm2_fake_context_load(struct tpm2_fake *fake,
 	u16 size;
 	u32 id;
 
-	sequence = req_u64(req);
-	saved_handle = req_u32(req);
-	hierarchy = req_u32(req);
-	blob = req_tpm2b(req, &size);
+	sequence = tpm2_rm_read_u64(&req->in);
+	saved_handle = tpm2_rm_read_u32(&req->in);
+	hierarchy = tpm2_rm_read_u32(&req->in);
+	blob = tpm2_rm_read_tpm2b(&req->in, &size);
 	if (!blob || size != TPM2_FAKE_BLOB_SIZE)
 		return TPM2_FAKE_RC_SIZE_P1;
 
@@ -491,11 +440,11 @@ static u32 tpm2_fake_context_save(struct tpm2_fake *fake,
 static u32 tpm2_fake_flush_context(struct tpm2_fake *fake,
 				   struct tpm2_fake_req *req)
 {
-	u32 handle = req_u32(req);
+	u32 handle = tpm2_rm_read_u32(&req->in);
 	struct tpm2_fake_session *sess;
 	struct tpm2_fake_object *obj;
 
-	if (req->truncated)
+	if (req->in.overrun)
 		return TPM2_FAKE_RC_COMMAND_SIZE;
 
 	obj = tpm2_fake_find_object(fake, handle);
@@ -545,16 +494,16 @@ static u32 tpm2_fake_start_auth_session(struct tpm2_fake *fake,
 		    !tpm2_fake_find_object(fake, req->handles[i]))
 			return TPM2_FAKE_RC_REFERENCE_H0 + i;
 
-	req_tpm2b(req, &size);			/* nonceCaller */
-	req_tpm2b(req, &size);			/* encryptedSalt */
-	type = req_u8(req);
-	sym = req_u16(req);
+	tpm2_rm_read_tpm2b(&req->in, &size);			/* nonceCaller */
+	tpm2_rm_read_tpm2b(&req->in, &size);			/* encryptedSalt */
+	type = tpm2_rm_read_u8(&req->in);
+	sym = tpm2_rm_read_u16(&req->in);
 	if (sym != TPM2_FAKE_ALG_NULL) {
-		req_u16(req);			/* keyBits */
-		req_u16(req);			/* mode */
+		tpm2_rm_read_u16(&req->in);			/* keyBits */
+		tpm2_rm_read_u16(&req->in);			/* mode */
 	}
-	req_u16(req);				/* authHash */
-	if (req->truncated)
+	tpm2_rm_read_u16(&req->in);				/* authHash */
+	if (req->in.overrun)
 		return TPM2_FAKE_RC_COMMAND_SIZE;
 
 	switch (type) {
@@ -592,10 +541,10 @@ static u32 tpm2_fake_start_auth_session(struct tpm2_fake *fake,
 static u32 tpm2_fake_get_random(struct tpm2_fake *fake,
 				struct tpm2_fake_req *req)
 {
-	u16 n = req_u16(req);
+	u16 n = tpm2_rm_read_u16(&req->in);
 	u16 i;
 
-	if (req->truncated)
+	if (req->in.overrun)
 		return TPM2_FAKE_RC_COMMAND_SIZE;
 
 	n = min_t(u16, n, TPM2_FAKE_RANDOM_MAX);
@@ -745,11 +694,11 @@ static void tpm2_fake_cap_properties(struct tpm2_fake *fake, u32 property,
 static u32 tpm2_fake_get_capability(struct tpm2_fake *fake,
 				    struct tpm2_fake_req *req)
 {
-	u32 cap = req_u32(req);
-	u32 property = req_u32(req);
-	u32 count = req_u32(req);
+	u32 cap = tpm2_rm_read_u32(&req->in);
+	u32 property = tpm2_rm_read_u32(&req->in);
+	u32 count = tpm2_rm_read_u32(&req->in);
 
-	if (req->truncated)
+	if (req->in.overrun)
 		return TPM2_FAKE_RC_COMMAND_SIZE;
 
 	switch (cap) {
@@ -786,25 +735,24 @@ static const struct tpm2_fake_cc *tpm2_fake_find_cc(u32 cc)
 static u32 tpm2_fake_parse_auths(struct tpm2_fake *fake,
 				 struct tpm2_fake_req *req)
 {
-	size_t end;
+	struct tpm2_rm_reader area;
 	u32 size;
 	u16 n;
 	int i;
 
-	size = req_u32(req);
-	if (req->truncated || size > req->len - req->off)
+	size = tpm2_rm_read_u32(&req->in);
+	if (!tpm2_rm_read_sub(&req->in, size, &area))
 		return TPM2_FAKE_RC_AUTHSIZE;
-	end = req->off + size;
 
-	while (req->off < end) {
+	while (area.left) {
 		if (req->nr_auths == TPM2_FAKE_MAX_AUTHS)
 			return TPM2_FAKE_RC_AUTHSIZE;
 		i = req->nr_auths++;
-		req->auth_handles[i] = req_u32(req);
-		req_tpm2b(req, &n);			/* nonceCaller */
-		req->auth_attrs[i] = req_u8(req);
-		req_tpm2b(req, &n);			/* hmac */
-		if (req->truncated || req->off > end)
+		req->auth_handles[i] = tpm2_rm_read_u32(&area);
+		tpm2_rm_read_tpm2b(&area, &n);		/* nonceCaller */
+		req->auth_attrs[i] = tpm2_rm_read_u8(&area);
+		tpm2_rm_read_tpm2b(&area, &n);		/* hmac */
+		if (area.overrun)
 			return TPM2_FAKE_RC_AUTHSIZE;
 	}
 
@@ -849,10 +797,10 @@ static u32 tpm2_fake_run(struct tpm2_fake *fake, struct tpm2_fake_req *req,
 	*cmdp = NULL;
 	if (req->len < TPM_HEADER_SIZE)
 		return TPM2_FAKE_RC_COMMAND_SIZE;
-	req->tag = req_u16(req);
-	if (req_u32(req) != req->len)
+	req->tag = tpm2_rm_read_u16(&req->in);
+	if (tpm2_rm_read_u32(&req->in) != req->len)
 		return TPM2_FAKE_RC_COMMAND_SIZE;
-	req_u32(req);				/* command code */
+	tpm2_rm_read_u32(&req->in);				/* command code */
 
 	if (req->tag != TPM2_ST_NO_SESSIONS && req->tag != TPM2_ST_SESSIONS)
 		return TPM2_FAKE_RC_BAD_TAG;
@@ -862,8 +810,8 @@ static u32 tpm2_fake_run(struct tpm2_fake *fake, struct tpm2_fake_req *req,
 		return TPM2_FAKE_RC_COMMAND_CODE;
 
 	for (i = 0; i < cmd->c_handles; i++)
-		req->handles[i] = req_u32(req);
-	if (req->truncated)
+		req->handles[i] = tpm2_rm_read_u32(&req->in);
+	if (req->in.overrun)
 		return TPM2_FAKE_RC_COMMAND_SIZE;
 
 	if (req->tag == TPM2_ST_SESSIONS) {
@@ -878,7 +826,7 @@ static u32 tpm2_fake_run(struct tpm2_fake *fake, struct tpm2_fake_req *req,
 
 	*cmdp = cmd;
 	rc = cmd->run(fake, req);
-	if (!rc && req->truncated)
+	if (!rc && req->in.overrun)
 		rc = TPM2_FAKE_RC_COMMAND_SIZE;
 	if (!rc && fake->par_overflow)
 		rc = TPM2_RC_FAILURE;
@@ -973,13 +921,11 @@ static int tpm2_fake_send(struct tpm_chip *chip, u8 *buf, size_t len)
 	struct tpm2_fake *fake = dev_get_drvdata(&chip->dev);
 	const struct tpm2_fake_cc *cmd = NULL;
 	struct tpm2_fake_injection *inj;
-	struct tpm2_fake_req req = {
-		.buf = buf,
-		.len = len,
-	};
+	struct tpm2_fake_req req = { .len = len };
 	struct tpm2_fake_cmd *rec;
 	u32 rc;
 
+	tpm2_rm_reader_init(&req.in, buf, len);
 	rec = tpm2_fake_log_new(fake, buf, len);
 	req.cc = rec->cc;
 	fake->rsp_ready = false;

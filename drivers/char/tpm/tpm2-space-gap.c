@@ -21,7 +21,6 @@
 
 #include <kunit/visibility.h>
 #include <linux/lockdep.h>
-#include <linux/unaligned.h>
 #include "tpm2-space.h"
 
 /* Conservative values for a TPM that does not report its own. */
@@ -62,7 +61,7 @@ void tpm2_rm_read_limits(struct tpm_chip *chip)
 void tpm2_rm_saved(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess)
 {
 	lockdep_assert_held(&rm->chip->tpm_mutex);
-	sess->seq = get_unaligned_be64(sess->blob);
+	sess->seq = tpm2_context_sequence(sess->blob);
 	if (sess->seq > rm->newest_seq)
 		rm->newest_seq = sess->seq;
 	if (sess->seq < rm->seq_floor)
@@ -214,31 +213,4 @@ void tpm2_rm_regap_due(struct tpm_chip *chip)
 	for (n = 0; n < TPM2_RM_MAX_REGAPS && tpm2_rm_gap_due(chip->rm); n++)
 		if (!tpm2_rm_regap_oldest(chip))
 			break;
-}
-
-/**
- * tpm2_rm_substitute() - give a ContextLoad the current blob of a session
- * @sess: the client-saved or abandoned session the blob in @buf names
- * @buf: the ContextLoad command
- * @cmd: what was parsed from it
- *
- * A blob the client saved itself is replaced when a re-gap has used it up.
- * Any other blob is left for the TPM to judge.
- *
- * Return: 0, or -E2BIG if the current blob does not fit into the buffer.
- */
-int tpm2_rm_substitute(struct tpm2_rm_session *sess, u8 *buf,
-		       struct tpm2_rm_cmd *cmd)
-{
-	u64 seq = get_unaligned_be64(buf + cmd->param_off);
-
-	if (sess->state == TPM2_RM_HELD || !sess->blob ||
-	    seq == sess->seq || seq != sess->client_seq)
-		return 0;
-	if (cmd->param_off + sess->len > cmd->bufsiz)
-		return -E2BIG;
-	memcpy(buf + cmd->param_off, sess->blob, sess->len);
-	cmd->len = cmd->param_off + sess->len;
-	put_unaligned_be32(cmd->len, buf + 2);
-	return 0;
 }

@@ -8,7 +8,6 @@
  * without reaching the chip.
  */
 
-#include <linux/unaligned.h>
 #include "tpm2-space.h"
 
 /*
@@ -27,9 +26,9 @@
  */
 bool tpm2_rm_is_session(u32 handle)
 {
-	u32 type = handle & TPM2_HT_MASK;
+	enum tpm2_mso_type type = tpm2_handle_mso(handle);
 
-	return type == TPM2_HT_HMAC_SESSION || type == TPM2_HT_POLICY_SESSION;
+	return type == TPM2_MSO_SESSION || type == TPM2_MSO_POLICY;
 }
 
 /**
@@ -40,7 +39,7 @@ bool tpm2_rm_is_session(u32 handle)
  */
 bool tpm2_rm_is_transient(u32 handle)
 {
-	return (handle & TPM2_HT_MASK) == TPM2_HT_TRANSIENT;
+	return tpm2_handle_mso(handle) == TPM2_MSO_VOLATILE;
 }
 
 /**
@@ -95,12 +94,12 @@ size_t tpm2_rm_answer(u8 *buf, u32 rc)
  */
 int tpm2_rm_context_len(const u8 *blob, size_t avail)
 {
+	const struct tpm2_context_head *head = (const void *)blob;
 	size_t len;
 
-	if (avail < TPM2_CONTEXT_FIXED)
+	if (avail < sizeof(*head))
 		return -EINVAL;
-	len = TPM2_CONTEXT_FIXED + get_unaligned_be16(blob +
-						      TPM2_CONTEXT_FIXED - 2);
+	len = sizeof(*head) + be16_to_cpu(head->blob_size);
 	if (len > avail || len > U16_MAX)
 		return -EINVAL;
 	return len;
@@ -123,38 +122,29 @@ static int parse_cc(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
 	return 0;
 }
 
-/* Skips a TPM2B at *@off, staying below @end. */
-static bool skip_tpm2b(const u8 *buf, u32 *off, u32 end)
+/* Reads the authorization area, which ends where its size says. */
+static int parse_auths(struct tpm2_rm_reader *r, struct tpm2_rm_cmd *cmd)
 {
-	if (*off + 2 > end)
-		return false;
-	*off += 2 + get_unaligned_be16(buf + *off);
-	return *off <= end;
-}
+	const u32 bad = TPM2_RM_LAYER | TPM2_RC_AUTHSIZE;
+	struct tpm2_rm_reader area;
+	u32 size;
+	u16 n;
 
-static int parse_auths(const u8 *buf, struct tpm2_rm_cmd *cmd, u32 off)
-{
-	u32 size, end;
+	size = tpm2_rm_read_u32(r);
+	if (size < TPM2_AUTH_MIN_SIZE || !tpm2_rm_read_sub(r, size, &area))
+		return bad;
+	cmd->param_off = cmd->len - r->left;
 
-	if (off + 4 > cmd->len)
-		return TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
-	size = get_unaligned_be32(buf + off);
-	off += 4;
-	if (size < TPM2_AUTH_MIN_SIZE || size > cmd->len - off)
-		return TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
-	end = off + size;
-	cmd->param_off = end;
-
-	while (off < end) {
-		if (cmd->nr_auths == TPM2_RM_MAX_AUTHS || off + 4 > end)
-			return TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
-		cmd->auth[cmd->nr_auths] = get_unaligned_be32(buf + off);
-		off += 4;
-		if (!skip_tpm2b(buf, &off, end) || off + 1 > end)
-			return TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
-		cmd->auth_attrs[cmd->nr_auths++] = buf[off++];
-		if (!skip_tpm2b(buf, &off, end))
-			return TPM2_RM_LAYER | TPM2_RC_AUTHSIZE_CODE;
+	while (area.left) {
+		if (cmd->nr_auths == TPM2_RM_MAX_AUTHS)
+			return bad;
+		cmd->auth[cmd->nr_auths] = tpm2_rm_read_u32(&area);
+		tpm2_rm_read_tpm2b(&area, &n);		/* nonceCaller */
+		cmd->auth_attrs[cmd->nr_auths] = tpm2_rm_read_u8(&area);
+		tpm2_rm_read_tpm2b(&area, &n);		/* hmac */
+		if (area.overrun)
+			return bad;
+		cmd->nr_auths++;
 	}
 	return 0;
 }
@@ -172,33 +162,34 @@ int tpm2_rm_parse(struct tpm_chip *chip, const u8 *buf, size_t bufsiz,
 		  struct tpm2_rm_cmd *cmd)
 {
 	const struct tpm_header *head = (const struct tpm_header *)buf;
+	struct tpm2_rm_reader r;
 	unsigned int i;
-	u32 off;
 	int rc;
 
 	memset(cmd, 0, sizeof(*cmd));
 	if (bufsiz < TPM_HEADER_SIZE)
-		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+		return TPM2_RM_LAYER | TPM2_RC_COMMAND_SIZE;
 	cmd->tag = be16_to_cpu(head->tag);
 	cmd->len = be32_to_cpu(head->length);
 	cmd->cc = be32_to_cpu(head->ordinal);
 	if (cmd->len < TPM_HEADER_SIZE || cmd->len > bufsiz)
-		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+		return TPM2_RM_LAYER | TPM2_RC_COMMAND_SIZE;
 	if (cmd->tag != TPM2_ST_NO_SESSIONS && cmd->tag != TPM2_ST_SESSIONS)
-		return TPM2_RM_LAYER | TPM2_RC_BAD_TAG_CODE;
+		return TPM2_RM_LAYER | TPM2_RC_BAD_TAG;
 
 	rc = parse_cc(chip, cmd);
 	if (rc)
 		return rc;
 
-	off = TPM_HEADER_SIZE;
-	if (off + 4 * cmd->nr_handles > cmd->len)
-		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
-	for (i = 0; i < cmd->nr_handles; i++, off += 4)
-		cmd->handle[i] = get_unaligned_be32(buf + off);
+	tpm2_rm_reader_init(&r, buf + TPM_HEADER_SIZE,
+			    cmd->len - TPM_HEADER_SIZE);
+	for (i = 0; i < cmd->nr_handles; i++)
+		cmd->handle[i] = tpm2_rm_read_u32(&r);
+	if (r.overrun)
+		return TPM2_RM_LAYER | TPM2_RC_COMMAND_SIZE;
 
-	cmd->param_off = off;
+	cmd->param_off = cmd->len - r.left;
 	if (cmd->tag == TPM2_ST_SESSIONS)
-		return parse_auths(buf, cmd, off);
+		return parse_auths(&r, cmd);
 	return 0;
 }

@@ -188,7 +188,7 @@ static bool line_up(struct tpm_chip *chip, struct tpm_space *space, u8 *buf)
 	if (time_is_up(space, now) || (space->wait_wake & TPM2_RM_WAKE_STOP))
 		return false;
 
-	tpm2_rm_put_back(chip, cmd);
+	tpm2_rm_unload_cmd(chip, cmd);
 	memcpy(buf, cmd->resend, cmd->len);
 	WRITE_ONCE(space->wait_wake, 0);
 	space->wait_until = wake_time(rm, space, now);

@@ -91,7 +91,8 @@ static int context_save(struct tpm_chip *chip, u32 handle,
 	if (rc)
 		return rc;
 	tpm_buf_append_u32(tbuf, handle);
-	rc = tpm_transmit_cmd(chip, tbuf, TPM2_CONTEXT_FIXED, NULL);
+	rc = tpm_transmit_cmd(chip, tbuf, sizeof(struct tpm2_context_head),
+			      NULL);
 	if (!rc) {
 		*blob = &tbuf->data[TPM_HEADER_SIZE];
 		rc = tpm2_rm_context_len(*blob, tpm_buf_length(tbuf) -

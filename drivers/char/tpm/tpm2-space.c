@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The TPM 2.0 resource manager behind /dev/tpmrmN: the hooks the TPM core
- * calls around each command of a space, and the context commands a client
- * may send (TCG TSS 2.0 TAB and RM, section 3.7).
+ * calls around each command of a space, loading what a command names and
+ * unloading it afterwards. The commands the resource manager answers
+ * or rewrites itself are in tpm2-space-emulate.c.
  *
  * For each command only the contexts it names are loaded; afterwards
  * sessions are saved and objects flushed, so that between commands the
@@ -14,7 +15,6 @@
 #include <linux/cred.h>
 #include <linux/lockdep.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/unaligned.h>
 #include "tpm2-space.h"
 
@@ -93,8 +93,8 @@ static void drop_session(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess)
 
 static bool object_is_sequence(struct tpm2_rm_object *obj)
 {
-	return obj->blob && get_unaligned_be32(obj->blob +
-			TPM2_CONTEXT_HANDLE_OFF) == TPM2_SEQUENCE_SAVED_HANDLE;
+	return obj->blob && tpm2_context_saved_handle(obj->blob) ==
+			    TPM2_SEQUENCE_SAVED_HANDLE;
 }
 
 /*
@@ -102,8 +102,8 @@ static bool object_is_sequence(struct tpm2_rm_object *obj)
  * that cannot be saved is dropped, and the client is told instead of
  * getting a handle that no longer works.
  */
-static void put_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
-		       struct tpm2_rm_object *obj)
+static void unload_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
+			  struct tpm2_rm_object *obj)
 {
 	int rc = 0;
 
@@ -135,8 +135,8 @@ static void put_object(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
  * session that still cannot be saved is lost; a new one that the client
  * does not know yet is dropped, and the client is told.
  */
-static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
-			struct tpm2_rm_session *sess)
+static void unload_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
+			   struct tpm2_rm_session *sess)
 {
 	unsigned int tries = 0;
 	int rc;
@@ -167,37 +167,31 @@ static void put_session(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd,
 }
 
 /**
- * tpm2_rm_put_back() - return what a command loaded to its saved state
+ * tpm2_rm_unload_cmd() - return what a command loaded to its saved state
  * @chip: the chip, with its ops held
  * @cmd: the command
  */
-void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
+void tpm2_rm_unload_cmd(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd)
 {
 	unsigned int ref;
 
 	lockdep_assert_held(&chip->tpm_mutex);
 	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
-		put_object(chip, cmd, cmd->obj[ref]);
+		unload_object(chip, cmd, cmd->obj[ref]);
 	/* only loaded ones: a FlushContext's session never is */
 	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
-		put_session(chip, cmd, cmd->sess[ref]);
+		unload_session(chip, cmd, cmd->sess[ref]);
 	/* a ContextLoad's context that no new object took */
 	kfree(cmd->load_blob);
 	cmd->load_blob = NULL;
-}
-
-static int rm_answer(struct tpm_chip *chip, u8 *buf, u32 rc)
-{
-	atomic_long_inc(&chip->rm->stats.rm_answers);
-	return tpm2_rm_answer(buf, rc);
 }
 
 /*
  * Loads @obj unless the command already did. Returns 0, or the response
  * code for the client.
  */
-static u32 get_object(struct tpm_chip *chip, struct tpm2_rm_object *obj,
-		      unsigned int index)
+static u32 load_object(struct tpm_chip *chip, struct tpm2_rm_object *obj,
+		       unsigned int index)
 {
 	int rc;
 
@@ -219,8 +213,8 @@ static u32 get_object(struct tpm_chip *chip, struct tpm2_rm_object *obj,
 }
 
 /* Loads @sess unless the command already did; @ref is TPM_RC_REFERENCE_x. */
-static u32 get_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
-		       u32 ref)
+static u32 load_session(struct tpm_chip *chip, struct tpm2_rm_session *sess,
+			u32 ref)
 {
 	u32 handle;
 	int rc;
@@ -330,14 +324,14 @@ static int load_named(struct tpm_chip *chip, u8 *buf)
 
 	for (i = 0; i < cmd->nr_handles; i++) {
 		if (cmd->obj[i]) {
-			rc = get_object(chip, cmd->obj[i], i);
+			rc = load_object(chip, cmd->obj[i], i);
 			if (rc)
 				return rc;
 			put_unaligned_be32(cmd->obj[i]->phandle,
 					   buf + TPM_HEADER_SIZE + 4 * i);
 		} else if (cmd->sess[i]) {
-			rc = get_session(chip, cmd->sess[i],
-					 TPM2_RC_REFERENCE_H0 + i);
+			rc = load_session(chip, cmd->sess[i],
+					  TPM2_RC_REFERENCE_H0 + i);
 			if (rc)
 				return rc;
 		}
@@ -345,236 +339,10 @@ static int load_named(struct tpm_chip *chip, u8 *buf)
 	for (i = 0; i < cmd->nr_auths; i++) {
 		if (!cmd->sess[TPM2_RM_REF_AUTH + i])
 			continue;
-		rc = get_session(chip, cmd->sess[TPM2_RM_REF_AUTH + i],
-				 TPM2_RC_REFERENCE_S0 + i);
+		rc = load_session(chip, cmd->sess[TPM2_RM_REF_AUTH + i],
+				  TPM2_RC_REFERENCE_S0 + i);
 		if (rc)
 			return rc;
-	}
-	return 0;
-}
-
-/*
- * FlushContext of an object only drops the space's saved context: the
- * object is not in the TPM. A session is flushed by the TPM, saved or not.
- */
-static int prepare_flush(struct tpm_chip *chip, struct tpm_space *space,
-			 u8 *buf)
-{
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
-	struct tpm2_rm_session *sess;
-	struct tpm2_rm_object *obj;
-	u32 h = cmd->handle[0];
-
-	if (tpm2_rm_is_transient(h)) {
-		obj = tpm2_rm_object_find(space, h);
-		if (!obj)
-			return -EINVAL;
-		tpm2_rm_object_del(space, obj);
-		return rm_answer(chip, buf, TPM2_RC_SUCCESS);
-	}
-	if (!tpm2_rm_is_session(h))
-		return 0;
-	sess = tpm2_rm_session_find(space, h);
-	if (!sess)
-		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_HANDLE |
-				 TPM2_RC_FMT1_P | (1 << TPM2_RC_FMT1_N_SHIFT));
-	if (sess->state == TPM2_RM_STALE) {
-		tpm2_rm_session_del(chip->rm, sess);
-		return rm_answer(chip, buf, TPM2_RC_SUCCESS);
-	}
-	cmd->sess[TPM2_RM_REF_FLUSH] = sess;
-	return 0;
-}
-
-/*
- * A session context may only be loaded by the space that saved it, or,
- * once that file is closed, by a file of the same user. A client's blob
- * that a re-gap has replaced is swapped for the current one.
- */
-static int prepare_context_load(struct tpm_chip *chip,
-				struct tpm_space *space, u8 *buf)
-{
-	struct tpm2_rm_chip *rm = chip->rm;
-	struct tpm2_rm_cmd *cmd = &rm->cmd;
-	const u32 refused = TPM2_RM_LAYER | TPM2_RC_HANDLE | TPM2_RC_FMT1_P |
-			    (1 << TPM2_RC_FMT1_N_SHIFT);
-	struct tpm2_rm_session *sess;
-	int len;
-	u32 h;
-
-	if (tpm2_rm_context_len(buf + cmd->param_off,
-				cmd->len - cmd->param_off) < 0)
-		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_CMD_SIZE);
-	h = get_unaligned_be32(buf + cmd->param_off + TPM2_CONTEXT_HANDLE_OFF);
-	if (!tpm2_rm_is_session(h))
-		return 0;
-
-	/* the space's own session was evicted or lost */
-	sess = tpm2_rm_session_find(space, h);
-	if (sess && sess->state == TPM2_RM_STALE) {
-		tpm2_rm_session_del(rm, sess);
-		return rm_answer(chip, buf, TPM2_RM_LAYER |
-				 TPM2_RC_REFERENCE_H0);
-	}
-
-	sess = tpm2_rm_session_lookup(rm, h);
-	if (sess && sess->space == space &&
-	    sess->state != TPM2_RM_CLIENT_SAVED)
-		return rm_answer(chip, buf, refused);
-	if (sess && sess->space && sess->space != space)
-		return rm_answer(chip, buf, refused);
-	if (sess && !sess->space && !uid_eq(sess->euid, space->euid))
-		return rm_answer(chip, buf, refused);
-	if ((!sess || !sess->space) &&
-	    tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_SESSIONS))
-		return rm_answer(chip, buf, TPM2_RM_LAYER |
-				 TPM2_RC_SESSION_MEMORY);
-	if (sess && tpm2_rm_substitute(sess, buf, cmd))
-		return rm_answer(chip, buf, TPM2_RM_LAYER | TPM2_RC_CMD_SIZE);
-	cmd->sess[TPM2_RM_REF_LOAD] = sess;
-	if (sess)
-		return 0;
-	/* a buffer for the new record's saves, before the TPM uses it up */
-	len = tpm2_rm_context_len(buf + cmd->param_off,
-				  cmd->len - cmd->param_off);
-	cmd->load_blob = tpm2_rm_memdup(buf + cmd->param_off, len);
-	if (!cmd->load_blob)
-		return -ENOMEM;
-	cmd->load_len = len;
-	return 0;
-}
-
-/*
- * ContextSave of an object is answered with the context the space holds.
- * Between commands that context is current: a new object is saved once,
- * and a sequence is saved again after every command that names it. Any
- * space may load it. An unknown or stale object, and a command the TPM
- * would refuse for its shape, take the usual way and get its error.
- */
-static int prepare_context_save(struct tpm_chip *chip,
-				struct tpm_space *space, u8 *buf, size_t bufsiz)
-{
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
-	struct tpm2_rm_object *obj;
-	u32 len;
-
-	if (cmd->nr_handles != 1 || !tpm2_rm_is_transient(cmd->handle[0]) ||
-	    cmd->tag != TPM2_ST_NO_SESSIONS || cmd->len != TPM_HEADER_SIZE + 4)
-		return 0;
-	obj = tpm2_rm_object_find(space, cmd->handle[0]);
-	if (!obj || obj->stale || !obj->blob)
-		return 0;
-	len = TPM_HEADER_SIZE + obj->len;
-	if (len > bufsiz)
-		return 0;
-	tpm2_rm_answer(buf, TPM2_RC_SUCCESS);
-	memcpy(buf + TPM_HEADER_SIZE, obj->blob, obj->len);
-	put_unaligned_be32(len, buf + 2);
-	atomic_long_inc(&chip->rm->stats.rm_answers);
-	return len;
-}
-
-/*
- * Sessions are listed in the order of the low 24 bits, which is what the
- * property of the next page is compared with: HMAC (0x02) and policy
- * (0x03) sessions share one range of handle numbers.
- */
-static int cmp_handle_number(const void *a, const void *b)
-{
-	u32 x = *(const u32 *)a & ~TPM2_HT_MASK;
-	u32 y = *(const u32 *)b & ~TPM2_HT_MASK;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Collects the space's handles of one handle type, sorted. */
-static unsigned int collect_handles(struct tpm_space *space, u32 type,
-				    u32 *out, unsigned int max)
-{
-	struct tpm2_rm_session *sess;
-	struct tpm2_rm_object *obj;
-	unsigned int n = 0;
-	u8 state;
-
-	if (type == TPM2_HT_TRANSIENT) {
-		list_for_each_entry(obj, &space->objects, node)
-			if (n < max)
-				out[n++] = obj->vhandle;
-		return n;
-	}
-	/* the client sees the sessions the RM holds for it as loaded */
-	state = type == TPM2_HT_HMAC_SESSION ? TPM2_RM_HELD :
-					       TPM2_RM_CLIENT_SAVED;
-	list_for_each_entry(sess, &space->sessions, node)
-		if (sess->state == state && n < max)
-			out[n++] = sess->handle;
-	sort(out, n, sizeof(*out), cmp_handle_number, NULL);
-	return n;
-}
-
-/*
- * GetCapability(TPM_CAP_HANDLES) for transient objects and sessions shows
- * the space its own handles only. A command with an authorization area is
- * the TPM's to answer: only the TPM can roll the nonces, end a session
- * without continueSession, extend an audit digest and compute the
- * response HMAC, which covers the list, so the list is not rewritten
- * either. Returns 0 to pass the command on.
- */
-static int prepare_get_capability(struct tpm_chip *chip,
-				  struct tpm_space *space, u8 *buf,
-				  size_t bufsiz)
-{
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
-	u32 cap, property, count, type, *handles;
-	unsigned int i, n, first, max, out;
-	u8 *p = buf + TPM_HEADER_SIZE;
-
-	if (cmd->tag == TPM2_ST_SESSIONS || cmd->len < cmd->param_off + 12)
-		return 0;
-	cap = get_unaligned_be32(buf + cmd->param_off);
-	property = get_unaligned_be32(buf + cmd->param_off + 4);
-	count = get_unaligned_be32(buf + cmd->param_off + 8);
-	type = property & TPM2_HT_MASK;
-	if (cap != TPM2_CAP_HANDLES || (type != TPM2_HT_TRANSIENT &&
-					!tpm2_rm_is_session(property)))
-		return 0;
-
-	max = type == TPM2_HT_TRANSIENT ? space->nr_objects :
-					  space->nr_sessions;
-	handles = tpm2_rm_alloc(array_size(max ?: 1, sizeof(*handles)));
-	if (!handles)
-		return -ENOMEM;
-	n = collect_handles(space, type, handles, max);
-	for (first = 0; first < n; first++)
-		if ((handles[first] & ~TPM2_HT_MASK) >=
-		    (property & ~TPM2_HT_MASK))
-			break;
-	out = min3(n - first, count, (u32)((bufsiz - TPM_HEADER_SIZE - 9) / 4));
-
-	tpm2_rm_answer(buf, TPM2_RC_SUCCESS);
-	p[0] = first + out < n;
-	put_unaligned_be32(TPM2_CAP_HANDLES, p + 1);
-	put_unaligned_be32(out, p + 5);
-	for (i = 0; i < out; i++)
-		put_unaligned_be32(handles[first + i], p + 9 + 4 * i);
-	kfree(handles);
-	put_unaligned_be32(TPM_HEADER_SIZE + 9 + 4 * out, buf + 2);
-	atomic_long_inc(&chip->rm->stats.rm_answers);
-	return TPM_HEADER_SIZE + 9 + 4 * out;
-}
-
-static int prepare_special(struct tpm_chip *chip, struct tpm_space *space,
-			   u8 *buf, size_t bufsiz)
-{
-	switch (chip->rm->cmd.cc) {
-	case TPM2_CC_FLUSH_CONTEXT:
-		return prepare_flush(chip, space, buf);
-	case TPM2_CC_CONTEXT_LOAD:
-		return prepare_context_load(chip, space, buf);
-	case TPM2_CC_CONTEXT_SAVE:
-		return prepare_context_save(chip, space, buf, bufsiz);
-	case TPM2_CC_GET_CAPABILITY:
-		return prepare_get_capability(chip, space, buf, bufsiz);
 	}
 	return 0;
 }
@@ -585,7 +353,7 @@ static int prepare_special(struct tpm_chip *chip, struct tpm_space *space,
  * ContextLoad of a session is checked by prepare_context_load(). The
  * object context a ContextLoad sends is kept for the new object, so that
  * it need not be saved again; the response will overwrite the command.
- * tpm2_rm_put_back() frees the copy if no object takes it. Returns 0, the
+ * tpm2_rm_unload_cmd() frees the copy if no object takes it. Returns 0, the
  * response code for the client, or -ENOMEM.
  */
 static int prepare_new_handle(struct tpm_chip *chip, struct tpm_space *space,
@@ -601,16 +369,15 @@ static int prepare_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 		return tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_SESSIONS) ?
 		       TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY : 0;
 	if (cmd->cc == TPM2_CC_CONTEXT_LOAD &&
-	    tpm2_rm_is_session(get_unaligned_be32(blob +
-						  TPM2_CONTEXT_HANDLE_OFF)))
+	    tpm2_rm_is_session(tpm2_context_saved_handle(blob)))
 		return 0;
 	if (tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_OBJECTS))
-		return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
+		return TPM2_RM_LAYER | TPM2_RC_OBJECT_MEMORY;
 	if (cmd->cc != TPM2_CC_CONTEXT_LOAD)
 		return 0;
 	len = tpm2_rm_context_len(blob, cmd->len - cmd->param_off);
 	if (len < 0)
-		return TPM2_RM_LAYER | TPM2_RC_CMD_SIZE;
+		return TPM2_RM_LAYER | TPM2_RC_COMMAND_SIZE;
 	cmd->load_blob = tpm2_rm_memdup(blob, len);
 	if (!cmd->load_blob)
 		return -ENOMEM;
@@ -648,13 +415,13 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	if (rc) {
 		dev_dbg_ratelimited(&chip->dev, "space: refused command 0x%x: 0x%x\n",
 				    cmd->cc, rc);
-		return rm_answer(chip, buf, rc);
+		return tpm2_rm_reply(chip, buf, rc);
 	}
 	/* once per chip; a command refused above needs no TPM command */
 	if (!rm->gap_max)
 		tpm2_rm_read_limits(chip);
 	cmd->bufsiz = bufsiz;
-	rc = prepare_special(chip, space, buf, bufsiz);
+	rc = tpm2_rm_emulate(chip, space, buf, bufsiz);
 	if (rc || cmd->sess[TPM2_RM_REF_FLUSH])
 		goto out;
 
@@ -666,11 +433,11 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	if (!rc)
 		rc = load_named(chip, buf);
 	if (rc) {
-		tpm2_rm_put_back(chip, cmd);
+		tpm2_rm_unload_cmd(chip, cmd);
 		kfree(cmd->resend);
 		cmd->resend = NULL;
 		if (rc > 0)
-			rc = rm_answer(chip, buf, rc);
+			rc = tpm2_rm_reply(chip, buf, rc);
 		return rc;
 	}
 out:
@@ -724,7 +491,7 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 	if (tpm2_rm_is_transient(h)) {
 		if (tpm2_rm_over_quota(space, TPM_SPACE_QUOTA_OBJECTS)) {
 			tpm2_rm_flush(chip, h, TPM_SPACE_WHY_REFUSED);
-			return TPM2_RM_LAYER | TPM2_RC_OBJ_MEMORY;
+			return TPM2_RM_LAYER | TPM2_RC_OBJECT_MEMORY;
 		}
 		obj = tpm2_rm_object_add(space);
 		if (!obj) {
@@ -818,7 +585,7 @@ static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
 		commit_client_save(chip, cmd->sess[0], buf, len);
 	for (i = 0; i < cmd->nr_auths; i++) {
 		if (cmd->sess[TPM2_RM_REF_AUTH + i] &&
-		    !(cmd->auth_attrs[i] & TPM2_SA_CONTINUE)) {
+		    !(cmd->auth_attrs[i] & TPM2_SA_CONTINUE_SESSION)) {
 			drop_session(chip->rm, cmd->sess[TPM2_RM_REF_AUTH + i]);
 			freed = true;
 		}
@@ -839,7 +606,7 @@ static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
 }
 
 /**
- * tpm2_commit_space() - map the response and put back what was loaded
+ * tpm2_commit_space() - map the response and unload what was loaded
  * @chip: the chip, with its ops held
  * @space: the space of the file, or NULL for /dev/tpmN
  * @buf: the response
@@ -881,9 +648,9 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 			rm->cmd.rm_rc = commit_new_handle(chip, space, buf);
 		commit_success(chip, space, buf, *bufsiz);
 	}
-	tpm2_rm_put_back(chip, &rm->cmd);
+	tpm2_rm_unload_cmd(chip, &rm->cmd);
 	if (rm->cmd.rm_rc)
-		*bufsiz = rm_answer(chip, buf, rm->cmd.rm_rc);
+		*bufsiz = tpm2_rm_reply(chip, buf, rm->cmd.rm_rc);
 	tpm2_rm_regap_due(chip);
 out:
 	tpm2_rm_command_end(rm, buf, *bufsiz, ret);
@@ -894,7 +661,7 @@ out:
 }
 
 /**
- * tpm2_flush_space() - put back what was loaded for a failed transmission
+ * tpm2_flush_space() - unload what was loaded for a failed transmission
  * @chip: the chip, with its ops held
  */
 void tpm2_flush_space(struct tpm_chip *chip)
@@ -904,7 +671,7 @@ void tpm2_flush_space(struct tpm_chip *chip)
 	lockdep_assert_held(&chip->tpm_mutex);
 	if (!rm || !rm->space)
 		return;
-	tpm2_rm_put_back(chip, &rm->cmd);
+	tpm2_rm_unload_cmd(chip, &rm->cmd);
 	tpm2_rm_leave_line(rm, rm->space);
 	/* the transmission failed; its error is the caller's to give */
 	tpm2_rm_command_end(rm, NULL, 0, -EIO);

@@ -21,40 +21,26 @@
 #include <linux/wait.h>
 #include <trace/events/tpm.h>
 #include "tpm.h"
+#include "tpm2-space-wire.h"
 
 #define TPM2_RM_LAYER		TSS2_RESMGR_TPM_RC_LAYER
 #define TPM2_RM_MAX_HANDLES	3
 #define TPM2_RM_MAX_AUTHS	3
 #define TPM2_RM_MAX_LOADED	(TPM2_RM_MAX_HANDLES + TPM2_RM_MAX_AUTHS)
 
-#define TPM2_HT_MASK		0xFF000000
-#define TPM2_HT_HMAC_SESSION	0x02000000
-#define TPM2_HT_POLICY_SESSION	0x03000000
-#define TPM2_HT_TRANSIENT	0x80000000
-#define TPM2_RS_PW_HANDLE	0x40000009
-#define TPM2_SA_CONTINUE	0x01
-
-/* Format-one response code parts (TPM 2.0 Part 2, TPM_RC). */
+/*
+ * Format-one response code parts (TPM 2.0 Part 2, TPM_RC): the code names
+ * a parameter (P) or a session (S), number N.
+ */
 #define TPM2_RC_FMT1_P		0x040
 #define TPM2_RC_FMT1_S		0x800
 #define TPM2_RC_FMT1_N_SHIFT	8
-#define TPM2_RC_BAD_TAG_CODE	0x01E
-#define TPM2_RC_CMD_SIZE	0x142
-#define TPM2_RC_AUTHSIZE_CODE	0x144
-#define TPM2_RC_CONTEXT_GAP	0x901
-#define TPM2_RC_OBJ_MEMORY	0x902
-#define TPM2_RC_MEMORY		0x904
-#define TPM2_RC_SESSION_HANDLES	0x905
-#define TPM2_RC_OBJ_HANDLES	0x906
-#define TPM2_RC_REFERENCE_S0	0x918
 
-/* TPMS_CONTEXT: sequence, savedHandle, hierarchy, then a TPM2B blob. */
-#define TPM2_CONTEXT_FIXED	18
-#define TPM2_CONTEXT_HANDLE_OFF	8
-
-/* TPM_PT values of TPM_CAP_TPM_PROPERTIES (TPM 2.0 Part 2). */
-#define TPM2_PT_ACTIVE_SESSIONS_MAX	0x0111
-#define TPM2_PT_CONTEXT_GAP_MAX		0x0114
+/* The handle number within its type: the bits below the MSO. */
+static inline u32 tpm2_rm_handle_index(u32 handle)
+{
+	return handle & GENMASK(23, 0);
+}
 
 /*
  * The life of a session record; tpm2_rm_session_set_state() is the only
@@ -140,7 +126,7 @@ struct tpm2_rm_session {
 
 /*
  * The references of a command to the space's objects and sessions, one
- * table for all: putting back what was loaded, telling whether a session
+ * table for all: unloading what was loaded, telling whether a session
  * is in use and forgetting a record all walk every one of them, from 0 to
  * TPM2_RM_NR_REFS. Handle i of the handle area is reference i.
  */
@@ -358,7 +344,12 @@ void tpm2_rm_flush(struct tpm_chip *chip, u32 handle,
 bool tpm2_rm_rc_is_lost(int rc);
 
 /* tpm2-space.c */
-void tpm2_rm_put_back(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd);
+void tpm2_rm_unload_cmd(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd);
+
+/* tpm2-space-emulate.c */
+int tpm2_rm_reply(struct tpm_chip *chip, u8 *buf, u32 rc);
+int tpm2_rm_emulate(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
+		    size_t bufsiz);
 
 /* tpm2-space-evict.c */
 extern unsigned int tpm2_space_session_grace_ms;
@@ -390,8 +381,6 @@ struct tpm2_rm_session *tpm2_rm_oldest_saved(struct tpm2_rm_chip *rm);
 bool tpm2_rm_gap_due(struct tpm2_rm_chip *rm);
 bool tpm2_rm_regap_oldest(struct tpm_chip *chip);
 void tpm2_rm_regap_due(struct tpm_chip *chip);
-int tpm2_rm_substitute(struct tpm2_rm_session *sess, u8 *buf,
-		       struct tpm2_rm_cmd *cmd);
 
 /* tpm2-space-retry.c */
 /* Why a waiting command was woken: tpm_space.wait_wake */

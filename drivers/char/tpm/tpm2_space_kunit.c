@@ -846,7 +846,7 @@ static void tpm2_space_object_context_save_load(struct kunit *test)
 			answers + 1);
 	KUNIT_ASSERT_LE(test, len, sizeof(blob));
 	KUNIT_EXPECT_EQ(test, rsp_u32(test, 2), TPM_HEADER_SIZE + len);
-	KUNIT_EXPECT_EQ(test, get_unaligned_be32(blob + TPM2_CONTEXT_HANDLE_OFF),
+	KUNIT_EXPECT_EQ(test, tpm2_context_saved_handle(blob),
 			TPM2_FAKE_HT_TRANSIENT);
 
 	/* one load, one flush, and no save of what the client sent */
@@ -1335,7 +1335,7 @@ static u32 space_use_session(struct kunit *test, struct tpm_space *space,
 {
 	struct tpm_buf b;
 
-	build_get_random(test, &b, sess, TPM2_SA_CONTINUE);
+	build_get_random(test, &b, sess, TPM2_SA_CONTINUE_SESSION);
 	space_send(test, space, &b);
 	return rsp_code(test);
 }
@@ -2162,8 +2162,8 @@ static void tpm2_space_get_capability_with_session(struct kunit *test)
 	s = space_start_session(test, a, TPM2_SE_HMAC);
 	asked = tpm2_fake_cmd_count(ctx->fake, TPM2_CC_GET_CAPABILITY);
 
-	build_get_capability_auth(test, &b, s, TPM2_SA_CONTINUE,
-				  TPM2_HT_TRANSIENT);
+	build_get_capability_auth(test, &b, s, TPM2_SA_CONTINUE_SESSION,
+				  TPM2_MSO_VOLATILE << 24);
 	space_send_ok(test, a, &b);
 	KUNIT_EXPECT_EQ(test, get_unaligned_be16(ctx->buf), TPM2_ST_SESSIONS);
 	KUNIT_EXPECT_EQ(test, tpm2_fake_cmd_count(ctx->fake,
@@ -2171,7 +2171,7 @@ static void tpm2_space_get_capability_with_session(struct kunit *test)
 			asked + 1);
 	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s), TPM2_RC_SUCCESS);
 
-	build_get_capability_auth(test, &b, s, 0, TPM2_HT_TRANSIENT);
+	build_get_capability_auth(test, &b, s, 0, TPM2_MSO_VOLATILE << 24);
 	space_send_ok(test, a, &b);
 	KUNIT_EXPECT_EQ(test, get_unaligned_be16(ctx->buf), TPM2_ST_SESSIONS);
 	KUNIT_EXPECT_NULL(test, tpm2_rm_session_find(a, s));
@@ -2185,7 +2185,7 @@ static unsigned int page_sessions(struct kunit *test, struct tpm_space *space,
 				  u32 count, u32 *out, unsigned int max)
 {
 	struct tpm2_space_test *ctx = test->priv;
-	u32 property = TPM2_HT_HMAC_SESSION, got, i;
+	u32 property = TPM2_MSO_SESSION << 24, got, i;
 	unsigned int n = 0;
 	struct tpm_buf b;
 	u8 more;
@@ -2200,8 +2200,8 @@ static unsigned int page_sessions(struct kunit *test, struct tpm_space *space,
 			out[n++] = rsp_u32(test, TPM_HEADER_SIZE + 9 + 4 * i);
 		/* the next page of the same range: keep its type byte */
 		if (got)
-			property = TPM2_HT_HMAC_SESSION |
-				   ((out[n - 1] + 1) & ~TPM2_HT_MASK);
+			property = TPM2_MSO_SESSION << 24 |
+				   tpm2_rm_handle_index(out[n - 1] + 1);
 	} while (more && got && n < max);
 	return n;
 }
@@ -2307,7 +2307,7 @@ static ssize_t robust_send(struct kunit *test, struct tpm_space *space,
 
 	switch (c) {
 	case ROBUST_USE:
-		build_get_random(test, &b, sess, TPM2_SA_CONTINUE);
+		build_get_random(test, &b, sess, TPM2_SA_CONTINUE_SESSION);
 		break;
 	case ROBUST_START:
 		build_start_auth_session(test, &b, TPM2_SE_POLICY);

@@ -20,6 +20,8 @@
 
 #define RM(rc)		(TPM2_RM_LAYER | (rc))
 #define CC_LAST_DEFINED	0x019F	/* TPM 2.0 Part 2 r1.83 */
+/* TPMS_CONTEXT up to its blob: sequence, savedHandle, hierarchy, size */
+#define CONTEXT_FIXED	18
 
 static void fail(const char *what, const struct tpm2_rm_cmd *cmd, int rc)
 {
@@ -109,12 +111,12 @@ static void model_parse(const u8 *buf, size_t size, struct model *m)
 	if (r.bad || m->len < TPM_HEADER_SIZE || m->len > size) {
 		if (r.bad)	/* the parser reads no header it lacks */
 			memset(m, 0, sizeof(*m));
-		m->rc = RM(TPM2_RC_CMD_SIZE);
+		m->rc = RM(TPM2_RC_COMMAND_SIZE);
 		return;
 	}
 	r.end = m->len;
 	if (m->tag != TPM2_ST_NO_SESSIONS && m->tag != TPM2_ST_SESSIONS) {
-		m->rc = RM(TPM2_RC_BAD_TAG_CODE);
+		m->rc = RM(TPM2_RC_BAD_TAG);
 		return;
 	}
 	idx = fake_chip_find(m->cc);
@@ -131,7 +133,7 @@ static void model_parse(const u8 *buf, size_t size, struct model *m)
 		return;
 	}
 	if (r.end - r.pos < 4 * m->nr_handles) {
-		m->rc = RM(TPM2_RC_CMD_SIZE);
+		m->rc = RM(TPM2_RC_COMMAND_SIZE);
 		return;
 	}
 	for (i = 0; i < m->nr_handles; i++)
@@ -142,7 +144,7 @@ static void model_parse(const u8 *buf, size_t size, struct model *m)
 
 	auth_size = read_be(&r, 4);
 	if (r.bad || auth_size < 9 || auth_size > r.end - r.pos) {
-		m->rc = RM(TPM2_RC_AUTHSIZE_CODE);
+		m->rc = RM(TPM2_RC_AUTHSIZE);
 		return;
 	}
 	area = (struct reader){ .buf = buf, .pos = r.pos,
@@ -151,7 +153,7 @@ static void model_parse(const u8 *buf, size_t size, struct model *m)
 	m->param_off = area.end;
 	while (area.pos < area.end) {
 		if (m->nr_auths == TPM2_RM_MAX_AUTHS || !model_auth(&area, m)) {
-			m->rc = RM(TPM2_RC_AUTHSIZE_CODE);
+			m->rc = RM(TPM2_RC_AUTHSIZE);
 			return;
 		}
 		m->nr_auths++;
@@ -226,10 +228,10 @@ static void check_rc(const struct tpm2_rm_cmd *cmd, int rc)
 {
 	switch (rc) {
 	case 0:
-	case RM(TPM2_RC_CMD_SIZE):
-	case RM(TPM2_RC_BAD_TAG_CODE):
+	case RM(TPM2_RC_COMMAND_SIZE):
+	case RM(TPM2_RC_BAD_TAG):
 	case RM(TPM2_RC_COMMAND_CODE):
-	case RM(TPM2_RC_AUTHSIZE_CODE):
+	case RM(TPM2_RC_AUTHSIZE):
 		return;
 	case TPM2_RC_COMMAND_CODE:
 		/* only for a code the spec defines and the TPM lacks */
@@ -268,16 +270,16 @@ static void check_helpers(const u8 *data, size_t size)
 	len = tpm2_rm_context_len(data, size);
 	if (len < 0) {
 		CHECK(len == -EINVAL, &(struct tpm2_rm_cmd){}, len);
-		CHECK(size < TPM2_CONTEXT_FIXED ||
-		      TPM2_CONTEXT_FIXED +
-		      get_unaligned_be16(data + TPM2_CONTEXT_FIXED - 2) >
+		CHECK(size < CONTEXT_FIXED ||
+		      CONTEXT_FIXED +
+		      get_unaligned_be16(data + CONTEXT_FIXED - 2) >
 		      min_t(size_t, size, U16_MAX),
 		      &(struct tpm2_rm_cmd){}, len);
 	} else {
 		CHECK((size_t)len <= size && len <= U16_MAX &&
-		      len >= TPM2_CONTEXT_FIXED &&
-		      len == TPM2_CONTEXT_FIXED +
-		      get_unaligned_be16(data + TPM2_CONTEXT_FIXED - 2),
+		      len >= CONTEXT_FIXED &&
+		      len == CONTEXT_FIXED +
+		      get_unaligned_be16(data + CONTEXT_FIXED - 2),
 		      &(struct tpm2_rm_cmd){}, len);
 	}
 	if (size >= 4) {
@@ -323,15 +325,15 @@ static void check_handle_types(const struct tpm2_rm_cmd *cmd)
  */
 static void check_context_len_limit(void)
 {
-	size_t avail = TPM2_CONTEXT_FIXED + U16_MAX + 1;
+	size_t avail = CONTEXT_FIXED + U16_MAX + 1;
 	u8 *blob = calloc(1, avail);
 
-	put_unaligned_be16(U16_MAX - TPM2_CONTEXT_FIXED,
-			   blob + TPM2_CONTEXT_FIXED - 2);
+	put_unaligned_be16(U16_MAX - CONTEXT_FIXED,
+			   blob + CONTEXT_FIXED - 2);
 	CHECK(tpm2_rm_context_len(blob, avail) == U16_MAX,
 	      &(struct tpm2_rm_cmd){}, 0);
-	put_unaligned_be16(U16_MAX - TPM2_CONTEXT_FIXED + 1,
-			   blob + TPM2_CONTEXT_FIXED - 2);
+	put_unaligned_be16(U16_MAX - CONTEXT_FIXED + 1,
+			   blob + CONTEXT_FIXED - 2);
 	CHECK(tpm2_rm_context_len(blob, avail) == -EINVAL,
 	      &(struct tpm2_rm_cmd){}, 0);
 	free(blob);

@@ -311,7 +311,7 @@ static u32 pick_handle(struct program *prog)
 	u8 b = next_byte(prog);
 
 	/* a few handles only, so that they collide */
-	return (b & 0x80 ? TPM2_HT_POLICY_SESSION : TPM2_HT_HMAC_SESSION) |
+	return (b & 0x80 ? TPM2_MSO_POLICY << 24 : TPM2_MSO_SESSION << 24) |
 	       (b & 7);
 }
 
@@ -454,7 +454,7 @@ static bool is_held(const struct model_sess *m)
 	return m->state == TPM2_RM_HELD;
 }
 
-static void model_bury(struct model_sess *m)
+static void model_make_tombstone(struct model_sess *m)
 {
 	m->loaded = false;
 	if (m->state == TPM2_RM_STALE)
@@ -464,14 +464,14 @@ static void model_bury(struct model_sess *m)
 	m->node_pos = ++pos_counter;
 }
 
-static void step_sess_bury(struct program *prog)
+static void step_sess_forget_owned(struct program *prog)
 {
 	int i = pick_sess(prog, is_owned_live);
 
 	if (i < 0)
 		return;
 	tpm2_rm_session_forget(&rm, sess[i].p);
-	model_bury(&sess[i]);
+	model_make_tombstone(&sess[i]);
 }
 
 static void step_sess_forget(struct program *prog)
@@ -482,7 +482,7 @@ static void step_sess_forget(struct program *prog)
 		return;
 	tpm2_rm_session_forget(&rm, sess[i].p);
 	if (sess[i].owner >= 0)
-		model_bury(&sess[i]);
+		model_make_tombstone(&sess[i]);
 	else
 		model_drop_sess(i);
 }
@@ -695,7 +695,7 @@ static void step(struct program *prog)
 		step_sess_add(s, prog, fail_alloc);
 		break;
 	case 6:
-		step_sess_bury(prog);
+		step_sess_forget_owned(prog);
 		break;
 	case 7:
 		step_sess_forget(prog);

@@ -42,6 +42,9 @@ enum tpm2_return_codes {
 	TPM2_RC_SUCCESS		= 0x0000,
 	TPM2_RC_HANDLE		= 0x008B,
 	TPM2_RC_COMMAND_CODE	= 0x0143,
+	TPM2_RC_BAD_TAG		= 0x001E,
+	TPM2_RC_COMMAND_SIZE	= 0x0142,
+	TPM2_RC_AUTHSIZE	= 0x0144,
 };
 
 enum tpm2_command_codes {
@@ -51,6 +54,17 @@ enum tpm2_command_codes {
 	TPM2_CC_FLUSH_CONTEXT	= 0x0165,
 	TPM2_CC_START_AUTH_SESS	= 0x0176,
 };
+
+enum tpm2_mso_type {
+	TPM2_MSO_SESSION	= 0x02,
+	TPM2_MSO_POLICY		= 0x03,
+	TPM2_MSO_VOLATILE	= 0x80,
+};
+
+static inline enum tpm2_mso_type tpm2_handle_mso(u32 handle)
+{
+	return handle >> 24;
+}
 
 enum tpm2_cc_attrs {
 	TPM2_CC_ATTR_CHANDLES	= 25,
