@@ -1856,6 +1856,8 @@ static void tpm2_space_expired_head_does_not_block(struct kunit *test)
 	struct tpm_space *spaces[4], *stale, *newcomer;
 	unsigned long start;
 	u32 handles[64];
+	struct tpm_buf b;
+	long waits;
 
 	param_set(test, &tpm2_space_session_grace_ms, 1000);
 	param_set(test, &tpm2_space_session_wait_ms, 300);
@@ -1871,15 +1873,78 @@ static void tpm2_space_expired_head_does_not_block(struct kunit *test)
 
 	clock_advance(test, 5000);
 	newcomer = space_open(test);
+	waits = rm_stat(&rm->stats.waits);
 	start = jiffies;
-	space_start_session(test, newcomer, TPM2_SE_HMAC);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	/* blocked, it would get the TPM's 0x905 at its own deadline: bounded */
+	KUNIT_ASSERT_GE(test, space_send(test, newcomer, &b),
+			(ssize_t)TPM_HEADER_SIZE);
+	KUNIT_ASSERT_EQ_MSG(test, rsp_code(test), TPM2_RC_SUCCESS,
+			    "waited %u ms behind a head whose time was up",
+			    jiffies_to_msecs(jiffies - start));
+	KUNIT_EXPECT_EQ(test, rm_stat(&rm->stats.waits), waits);
 	KUNIT_EXPECT_EQ(test, rm_stat(&rm->stats.evictions), 1);
 	KUNIT_EXPECT_LT(test, jiffies - start, msecs_to_jiffies(200));
 	expect_no_slot_held(test);
 }
 
+/*
+ * The clock of tpm2_space_wait_failed_ops_leaves_line(): the present, and
+ * once a command has lined up the chip is disabled, so that its
+ * tpm_try_get_ops() fails when it comes back from the wait, as after an
+ * unplug. Without a second thread, the case cannot hang.
+ */
+static unsigned long test_clock_disabling_chip(void)
+{
+	struct tpm2_space_test *ctx = kunit_get_current_test()->priv;
+
+	if (atomic_long_read(&ctx->chip->rm->stats.waits))
+		ctx->chip->flags |= TPM_CHIP_FLAG_DISABLE;
+	return jiffies;
+}
+
+static bool nobody_in_line(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	bool empty;
+
+	mutex_lock(&ctx->chip->tpm_mutex);
+	empty = list_empty(&ctx->chip->rm->waiters);
+	mutex_unlock(&ctx->chip->tpm_mutex);
+	return empty;
+}
+
+/* A command whose chip cannot be had after its wait leaves the line. */
+static void tpm2_space_wait_failed_ops_leaves_line(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *spaces[4], *waiter;
+	u32 handles[64];
+	struct tpm_buf b;
+	ssize_t ret;
+
+	param_set(test, &tpm2_space_session_grace_ms, 60000);
+	param_set(test, &tpm2_space_session_wait_ms, 100);
+	fill_sessions(test, spaces, handles, 4, 16);
+
+	waiter = space_open(test);
+	kunit_activate_static_stub(test, tpm2_rm_now,
+				   test_clock_disabling_chip);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	ret = space_send(test, waiter, &b);
+	kunit_deactivate_static_stub(test, tpm2_rm_now);
+	ctx->chip->flags &= ~TPM_CHIP_FLAG_DISABLE;
+
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.waits), 1);
+	KUNIT_EXPECT_EQ(test, ret, -EPIPE);
+	KUNIT_ASSERT_TRUE_MSG(test, nobody_in_line(test),
+			      "in line without a command in flight");
+	expect_no_slot_held(test);
+}
+
 static struct kunit_case tpm2_space_wait_cases[] = {
 	KUNIT_CASE(tpm2_space_expired_head_does_not_block),
+	KUNIT_CASE(tpm2_space_wait_failed_ops_leaves_line),
 	{}
 };
 
