@@ -2165,6 +2165,93 @@ static void tpm2_space_room_for_kernel(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 1);
 }
 
+/* Suspends the fake's chip and resumes it, with a TPM Reset if @reset */
+static void suspend_resume(struct kunit *test, bool reset)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct device *dev = ctx->chip->dev.parent;
+
+	KUNIT_ASSERT_EQ(test, tpm_pm_suspend(dev), 0);
+	if (reset)
+		tpm2_fake_reset_tpm(ctx->fake);
+	KUNIT_ASSERT_EQ(test, tpm_pm_resume(dev), 0);
+}
+
+/*
+ * The TPM comes back from a suspend without its state (a TPM Reset): at
+ * resume every session record is a tombstone. The kernel's own session
+ * (CONFIG_TCG_TPM2_HMAC, which no space sees) then gets the handle of one
+ * old record, a new client's session that of another: the old owners'
+ * closes flush neither, and they are told without a TPM command.
+ */
+static void tpm2_space_reset_at_resume(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *old = space_open(test), *other = space_open(test);
+	struct tpm_space *fresh = space_open(test);
+	u32 s[2], kernel_s, new_s;
+	struct tpm_buf b;
+
+	s[0] = space_start_session(test, old, TPM2_SE_HMAC);
+	s[1] = space_start_session(test, other, TPM2_SE_HMAC);
+	suspend_resume(test, true);
+	KUNIT_EXPECT_EQ_MSG(test, old->nr_sessions + other->nr_sessions, 0,
+			    "records of sessions the reset ended");
+
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	KUNIT_ASSERT_EQ(test, raw_send(test, &b, &kernel_s), 0);
+	KUNIT_ASSERT_EQ(test, kernel_s, s[0]);
+	new_s = space_start_session(test, fresh, TPM2_SE_HMAC);
+	KUNIT_ASSERT_EQ(test, new_s, s[1]);
+
+	expect_close_flushes_nothing(test, old);
+	KUNIT_EXPECT_EQ_MSG(test, tpm2_fake_session_state(ctx->fake, kernel_s),
+			    TPM2_FAKE_SESSION_LOADED,
+			    "the kernel's session was flushed");
+	expect_told_without_tpm(test, other, s[1]);
+	expect_close_flushes_nothing(test, other);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, fresh, new_s),
+			TPM2_RC_SUCCESS);
+	raw_flush(test, kernel_s);
+	expect_no_slot_held(test);
+}
+
+/*
+ * A resume with the TPM's state keeps every session, and so does one
+ * after which the TPM cannot say which sessions it has: forgetting them
+ * would leave them in the TPM, taking handles nobody flushes. One that
+ * the TPM answers with TPM_RC_INITIALIZE (nobody started it) is a reset.
+ */
+static void tpm2_space_resume_keeps_sessions(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *a = space_open(test);
+	u32 s[2];
+
+	s[0] = space_start_session(test, a, TPM2_SE_HMAC);
+	s[1] = space_start_session(test, a, TPM2_SE_HMAC);
+	suspend_resume(test, false);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 2);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s[0]),
+			TPM2_RC_SUCCESS);
+
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake,
+					       TPM2_CC_GET_CAPABILITY, 1,
+					       TPM2_RC_FAILURE), 0);
+	suspend_resume(test, false);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 2);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s[1]),
+			TPM2_RC_SUCCESS);
+
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake,
+					       TPM2_CC_GET_CAPABILITY, 1,
+					       TPM2_RC_INITIALIZE), 0);
+	suspend_resume(test, true);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
+	expect_told_without_tpm(test, a, s[0]);
+	expect_close_flushes_nothing(test, a);
+}
+
 static struct kunit_case tpm2_space_isolation_cases[] = {
 	KUNIT_CASE(tpm2_space_fair_share_per_user),
 	KUNIT_CASE(tpm2_space_handle_taken_by_new_session),
@@ -2172,6 +2259,8 @@ static struct kunit_case tpm2_space_isolation_cases[] = {
 	KUNIT_CASE(tpm2_space_startup_clear),
 	KUNIT_CASE(tpm2_space_initialize_is_a_reset),
 	KUNIT_CASE(tpm2_space_room_for_kernel),
+	KUNIT_CASE(tpm2_space_reset_at_resume),
+	KUNIT_CASE(tpm2_space_resume_keeps_sessions),
 	{}
 };
 
