@@ -2216,6 +2216,17 @@ static void tpm2_space_reset_at_resume(struct kunit *test)
 	expect_no_slot_held(test);
 }
 
+/* A resume without a TPM reset, the TPM's list of sessions answered @rc */
+static void resume_answered(struct kunit *test, u32 rc)
+{
+	struct tpm2_space_test *ctx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake,
+					       TPM2_CC_GET_CAPABILITY, 1, rc),
+			0);
+	suspend_resume(test, false);
+}
+
 /*
  * A resume with the TPM's state keeps every session, and so does one
  * after which the TPM cannot say which sessions it has: forgetting them
@@ -2224,7 +2235,6 @@ static void tpm2_space_reset_at_resume(struct kunit *test)
  */
 static void tpm2_space_resume_keeps_sessions(struct kunit *test)
 {
-	struct tpm2_space_test *ctx = test->priv;
 	struct tpm_space *a = space_open(test);
 	u32 s[2];
 
@@ -2235,18 +2245,12 @@ static void tpm2_space_resume_keeps_sessions(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s[0]),
 			TPM2_RC_SUCCESS);
 
-	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake,
-					       TPM2_CC_GET_CAPABILITY, 1,
-					       TPM2_RC_FAILURE), 0);
-	suspend_resume(test, false);
+	resume_answered(test, TPM2_RC_FAILURE);
 	KUNIT_EXPECT_EQ(test, a->nr_sessions, 2);
 	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s[1]),
 			TPM2_RC_SUCCESS);
 
-	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake,
-					       TPM2_CC_GET_CAPABILITY, 1,
-					       TPM2_RC_INITIALIZE), 0);
-	suspend_resume(test, true);
+	resume_answered(test, TPM2_RC_INITIALIZE);
 	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
 	expect_told_without_tpm(test, a, s[0]);
 	expect_close_flushes_nothing(test, a);
