@@ -1065,6 +1065,21 @@ void tpm2_fake_set_handle_reuse(struct tpm2_fake *fake, bool reuse)
 }
 
 /**
+ * tpm2_fake_reset_tpm() - a TPM Reset, as after a resume without state
+ * @fake: the fake
+ *
+ * Every session and loaded object is gone, and new sessions get the
+ * handle numbers from the first again. Saved session contexts cannot be
+ * loaded any more; object contexts still can (the fake has no context
+ * key that a reset would change). Call it with no command in flight.
+ */
+void tpm2_fake_reset_tpm(struct tpm2_fake *fake)
+{
+	memset(fake->sessions, 0, sizeof(fake->sessions));
+	memset(fake->objects, 0, sizeof(fake->objects));
+}
+
+/**
  * tpm2_fake_set_context_gap() - set the fake's TPM_PT_CONTEXT_GAP_MAX
  * @fake: the fake
  * @gap_max: how far the next session save may be ahead of the oldest saved

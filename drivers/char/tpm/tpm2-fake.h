@@ -84,6 +84,7 @@ struct tpm2_fake *tpm2_fake_create(struct kunit *test);
 struct tpm_chip *tpm2_fake_chip(struct tpm2_fake *fake);
 void tpm2_fake_set_handle_reuse(struct tpm2_fake *fake, bool reuse);
 void tpm2_fake_set_context_gap(struct tpm2_fake *fake, u32 gap_max);
+void tpm2_fake_reset_tpm(struct tpm2_fake *fake);
 
 ssize_t tpm2_fake_dev_transmit(struct tpm_chip *chip, struct tpm_space *space,
 			       u8 *buf, size_t bufsiz);

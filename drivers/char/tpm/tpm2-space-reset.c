@@ -16,7 +16,9 @@
  *  - a new session, started or loaded by anyone, with the handle of a
  *    record: the TPM never gives out an active handle;
  *  - a ContextLoad that the TPM refuses as damaged or of an unknown handle
- *    (tpm2_rm_rc_is_lost(), in the space code).
+ *    (tpm2_rm_rc_is_lost(), in the space code);
+ *  - a resume after which the TPM does not list the sessions saved before
+ *    the suspend (tpm2_rm_chip_resume()).
  * The owner of a tombstone learns of it as of an eviction, see
  * Documentation/security/tpm/tpm-space.rst.
  */
@@ -27,6 +29,13 @@
 
 /* Startup's parameter follows the header; FlushContext's handle too. */
 #define TPM2_OUTSIDE_ARG_OFF	TPM_HEADER_SIZE
+
+/* Session handles asked for per GetCapability at resume */
+#define TPM2_RM_RESUME_PAGE	64
+/* TPM_CAP_HANDLES answers: moreData, capability, count */
+#define TPM2_RM_CAP_HANDLES_MIN	9
+/* HMAC and policy sessions share their handle numbers: these low bits */
+#define TPM2_RM_SESSION_INDEX	0x00FFFFFF
 
 /**
  * tpm2_rm_session_taken() - the TPM gave a session handle to a session
@@ -142,4 +151,101 @@ void tpm2_rm_outside_commit(struct tpm2_rm_chip *rm, const u8 *buf,
 							TPM_HEADER_SIZE), NULL);
 		break;
 	}
+}
+
+/* Is a session with the number of @handle, of either type, recorded? */
+static bool session_recorded(struct tpm2_rm_chip *rm, u32 handle)
+{
+	struct tpm2_rm_session *sess;
+
+	list_for_each_entry(sess, &rm->sessions, chip_node)
+		if (!((sess->handle ^ handle) & TPM2_RM_SESSION_INDEX))
+			return true;
+	return false;
+}
+
+/*
+ * Counts into @found the handles the TPM lists under TPM_CAP_HANDLES
+ * from @ht (TPM_HT_LOADED_SESSION or TPM_HT_SAVED_SESSION) that belong
+ * to a record. Returns 0, a TPM response code, or -errno.
+ */
+static int count_recorded(struct tpm_chip *chip, u32 ht, unsigned int *found)
+{
+	u32 next = 0, count, handle, i;
+	struct tpm_buf buf;
+	off_t off;
+	u8 more;
+	int rc;
+
+	rc = tpm_buf_init(&buf, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_CAPABILITY);
+	if (rc)
+		return rc;
+	do {
+		tpm_buf_reset(&buf, TPM2_ST_NO_SESSIONS,
+			      TPM2_CC_GET_CAPABILITY);
+		tpm_buf_append_u32(&buf, TPM2_CAP_HANDLES);
+		tpm_buf_append_u32(&buf, ht | next);
+		tpm_buf_append_u32(&buf, TPM2_RM_RESUME_PAGE);
+		rc = tpm_transmit_cmd(chip, &buf, TPM2_RM_CAP_HANDLES_MIN,
+				      "listing the sessions at resume");
+		if (rc)
+			break;
+		off = TPM_HEADER_SIZE;
+		more = tpm_buf_read_u8(&buf, &off);
+		tpm_buf_read_u32(&buf, &off);		/* capability */
+		count = tpm_buf_read_u32(&buf, &off);
+		/* tpm_buf_read_u32() WARNs past the end: check first */
+		if (count > (tpm_buf_length(&buf) - off) / sizeof(u32)) {
+			rc = -EIO;
+			break;
+		}
+		for (i = 0; i < count; i++) {
+			handle = tpm_buf_read_u32(&buf, &off);
+			if (session_recorded(chip->rm, handle))
+				(*found)++;
+			/* swtpm labels saved sessions 0x02: go by the number */
+			next = (handle & TPM2_RM_SESSION_INDEX) + 1;
+		}
+	} while (!rc && more && count && next <= TPM2_RM_SESSION_INDEX);
+	tpm_buf_destroy(&buf);
+	return rc;
+}
+
+/**
+ * tpm2_rm_chip_resume() - notice a TPM that lost its sessions in a suspend
+ * @chip: a TPM 2.0 chip just resumed; its ops are not held
+ *
+ * tpm_pm_suspend() saved the TPM's state (TPM2_Shutdown(STATE)), and
+ * every session of a space was a saved context then: the resource
+ * manager holds no slot between commands. If the firmware resumed the
+ * TPM without that state (TPM2_Startup(CLEAR), or the TPM lost power),
+ * those sessions are gone. Neither resetCount nor restartCount can tell
+ * a resume from a restart, so ask the TPM which sessions it has: if one
+ * of the records is not among them, the TPM was reset and no record is
+ * true any more. TPM_RC_INITIALIZE (the TPM was not started) says so too.
+ * When the TPM cannot say, the records are kept: forgetting live
+ * sessions would leave them in the TPM, taking handles that nobody ever
+ * flushes, while a stale record is still caught by the other signs.
+ */
+void tpm2_rm_chip_resume(struct tpm_chip *chip)
+{
+	struct tpm2_rm_chip *rm = chip->rm;
+	unsigned int found = 0;
+	int rc;
+
+	if (!rm || tpm_try_get_ops(chip))
+		return;
+	if (list_empty(&rm->sessions))
+		goto out;
+	rc = count_recorded(chip, TPM2_HT_HMAC_SESSION, &found);
+	if (!rc)
+		rc = count_recorded(chip, TPM2_HT_POLICY_SESSION, &found);
+	if (rc == TPM2_RC_INITIALIZE || (!rc && found < rm->nr_sessions))
+		tpm2_rm_forget_all(rm);
+	else if (rc)
+		dev_warn(&chip->dev,
+			 "space: cannot tell whether the TPM kept its sessions: %d\n",
+			 rc);
+out:
+	tpm_put_ops(chip);
 }

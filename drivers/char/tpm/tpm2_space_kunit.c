@@ -1871,6 +1871,8 @@ static void tpm2_space_expired_head_does_not_block(struct kunit *test)
 	struct tpm_space *spaces[4], *stale, *newcomer;
 	unsigned long start;
 	u32 handles[64];
+	struct tpm_buf b;
+	long waits;
 
 	param_set(test, &tpm2_space_session_grace_ms, 1000);
 	param_set(test, &tpm2_space_session_wait_ms, 300);
@@ -1886,15 +1888,78 @@ static void tpm2_space_expired_head_does_not_block(struct kunit *test)
 
 	clock_advance(test, 5000);
 	newcomer = space_open(test);
+	waits = rm_stat(&rm->stats.waits);
 	start = jiffies;
-	space_start_session(test, newcomer, TPM2_SE_HMAC);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	/* blocked, it would get the TPM's 0x905 at its own deadline: bounded */
+	KUNIT_ASSERT_GE(test, space_send(test, newcomer, &b),
+			(ssize_t)TPM_HEADER_SIZE);
+	KUNIT_ASSERT_EQ_MSG(test, rsp_code(test), TPM2_RC_SUCCESS,
+			    "waited %u ms behind a head whose time was up",
+			    jiffies_to_msecs(jiffies - start));
+	KUNIT_EXPECT_EQ(test, rm_stat(&rm->stats.waits), waits);
 	KUNIT_EXPECT_EQ(test, rm_stat(&rm->stats.evictions), 1);
 	KUNIT_EXPECT_LT(test, jiffies - start, msecs_to_jiffies(200));
 	expect_no_slot_held(test);
 }
 
+/*
+ * The clock of tpm2_space_wait_failed_ops_leaves_line(): the present, and
+ * once a command has lined up the chip is disabled, so that its
+ * tpm_try_get_ops() fails when it comes back from the wait, as after an
+ * unplug. Without a second thread, the case cannot hang.
+ */
+static unsigned long test_clock_disabling_chip(void)
+{
+	struct tpm2_space_test *ctx = kunit_get_current_test()->priv;
+
+	if (atomic_long_read(&ctx->chip->rm->stats.waits))
+		ctx->chip->flags |= TPM_CHIP_FLAG_DISABLE;
+	return jiffies;
+}
+
+static bool nobody_in_line(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	bool empty;
+
+	mutex_lock(&ctx->chip->tpm_mutex);
+	empty = list_empty(&ctx->chip->rm->waiters);
+	mutex_unlock(&ctx->chip->tpm_mutex);
+	return empty;
+}
+
+/* A command whose chip cannot be had after its wait leaves the line. */
+static void tpm2_space_wait_failed_ops_leaves_line(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *spaces[4], *waiter;
+	u32 handles[64];
+	struct tpm_buf b;
+	ssize_t ret;
+
+	param_set(test, &tpm2_space_session_grace_ms, 60000);
+	param_set(test, &tpm2_space_session_wait_ms, 100);
+	fill_sessions(test, spaces, handles, 4, 16);
+
+	waiter = space_open(test);
+	kunit_activate_static_stub(test, tpm2_rm_now,
+				   test_clock_disabling_chip);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	ret = space_send(test, waiter, &b);
+	kunit_deactivate_static_stub(test, tpm2_rm_now);
+	ctx->chip->flags &= ~TPM_CHIP_FLAG_DISABLE;
+
+	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.waits), 1);
+	KUNIT_EXPECT_EQ(test, ret, -EPIPE);
+	KUNIT_ASSERT_TRUE_MSG(test, nobody_in_line(test),
+			      "in line without a command in flight");
+	expect_no_slot_held(test);
+}
+
 static struct kunit_case tpm2_space_wait_cases[] = {
 	KUNIT_CASE(tpm2_space_expired_head_does_not_block),
+	KUNIT_CASE(tpm2_space_wait_failed_ops_leaves_line),
 	{}
 };
 
@@ -2115,6 +2180,97 @@ static void tpm2_space_room_for_kernel(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.evictions), 1);
 }
 
+/* Suspends the fake's chip and resumes it, with a TPM Reset if @reset */
+static void suspend_resume(struct kunit *test, bool reset)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct device *dev = ctx->chip->dev.parent;
+
+	KUNIT_ASSERT_EQ(test, tpm_pm_suspend(dev), 0);
+	if (reset)
+		tpm2_fake_reset_tpm(ctx->fake);
+	KUNIT_ASSERT_EQ(test, tpm_pm_resume(dev), 0);
+}
+
+/*
+ * The TPM comes back from a suspend without its state (a TPM Reset): at
+ * resume every session record is a tombstone. The kernel's own session
+ * (CONFIG_TCG_TPM2_HMAC, which no space sees) then gets the handle of one
+ * old record, a new client's session that of another: the old owners'
+ * closes flush neither, and they are told without a TPM command.
+ */
+static void tpm2_space_reset_at_resume(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm_space *old = space_open(test), *other = space_open(test);
+	struct tpm_space *fresh = space_open(test);
+	u32 s[2], kernel_s, new_s;
+	struct tpm_buf b;
+
+	s[0] = space_start_session(test, old, TPM2_SE_HMAC);
+	s[1] = space_start_session(test, other, TPM2_SE_HMAC);
+	suspend_resume(test, true);
+	KUNIT_EXPECT_EQ_MSG(test, old->nr_sessions + other->nr_sessions, 0,
+			    "records of sessions the reset ended");
+
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	KUNIT_ASSERT_EQ(test, raw_send(test, &b, &kernel_s), 0);
+	KUNIT_ASSERT_EQ(test, kernel_s, s[0]);
+	new_s = space_start_session(test, fresh, TPM2_SE_HMAC);
+	KUNIT_ASSERT_EQ(test, new_s, s[1]);
+
+	expect_close_flushes_nothing(test, old);
+	KUNIT_EXPECT_EQ_MSG(test, tpm2_fake_session_state(ctx->fake, kernel_s),
+			    TPM2_FAKE_SESSION_LOADED,
+			    "the kernel's session was flushed");
+	expect_told_without_tpm(test, other, s[1]);
+	expect_close_flushes_nothing(test, other);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, fresh, new_s),
+			TPM2_RC_SUCCESS);
+	raw_flush(test, kernel_s);
+	expect_no_slot_held(test);
+}
+
+/* A resume without a TPM reset, the TPM's list of sessions answered @rc */
+static void resume_answered(struct kunit *test, u32 rc)
+{
+	struct tpm2_space_test *ctx = test->priv;
+
+	KUNIT_ASSERT_EQ(test, tpm2_fake_inject(ctx->fake,
+					       TPM2_CC_GET_CAPABILITY, 1, rc),
+			0);
+	suspend_resume(test, false);
+}
+
+/*
+ * A resume with the TPM's state keeps every session, and so does one
+ * after which the TPM cannot say which sessions it has: forgetting them
+ * would leave them in the TPM, taking handles nobody flushes. One that
+ * the TPM answers with TPM_RC_INITIALIZE (nobody started it) is a reset.
+ */
+static void tpm2_space_resume_keeps_sessions(struct kunit *test)
+{
+	struct tpm_space *a = space_open(test);
+	u32 s[2];
+
+	s[0] = space_start_session(test, a, TPM2_SE_HMAC);
+	s[1] = space_start_session(test, a, TPM2_SE_HMAC);
+	suspend_resume(test, false);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 2);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s[0]),
+			TPM2_RC_SUCCESS);
+
+	resume_answered(test, TPM2_RC_FAILURE);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 2);
+	KUNIT_EXPECT_EQ(test, space_use_session(test, a, s[1]),
+			TPM2_RC_SUCCESS);
+
+	resume_answered(test, TPM2_RC_INITIALIZE);
+	KUNIT_EXPECT_EQ(test, a->nr_sessions, 0);
+	expect_told_without_tpm(test, a, s[0]);
+	expect_close_flushes_nothing(test, a);
+}
+
 static struct kunit_case tpm2_space_isolation_cases[] = {
 	KUNIT_CASE(tpm2_space_fair_share_per_user),
 	KUNIT_CASE(tpm2_space_handle_taken_by_new_session),
@@ -2122,6 +2278,8 @@ static struct kunit_case tpm2_space_isolation_cases[] = {
 	KUNIT_CASE(tpm2_space_startup_clear),
 	KUNIT_CASE(tpm2_space_initialize_is_a_reset),
 	KUNIT_CASE(tpm2_space_room_for_kernel),
+	KUNIT_CASE(tpm2_space_reset_at_resume),
+	KUNIT_CASE(tpm2_space_resume_keeps_sessions),
 	{}
 };
 
