@@ -237,9 +237,9 @@ void tpm2_rm_chip_resume(struct tpm_chip *chip)
 		return;
 	if (list_empty(&rm->sessions))
 		goto out;
-	rc = count_recorded(chip, TPM2_HT_HMAC_SESSION, &found);
+	rc = count_recorded(chip, TPM2_MSO_SESSION << 24, &found);
 	if (!rc)
-		rc = count_recorded(chip, TPM2_HT_POLICY_SESSION, &found);
+		rc = count_recorded(chip, TPM2_MSO_POLICY << 24, &found);
 	if (rc == TPM2_RC_INITIALIZE || (!rc && found < rm->nr_sessions))
 		tpm2_rm_forget_all(rm);
 	else if (rc)
