@@ -54,19 +54,12 @@ base() {
 
 . "$(dirname "$(readlink -f "$0")")/series-lib.sh"
 
-# The commits of SRC_DIR.git are a build cache that is never published:
-# they carry the runner's git identity, or, when there is none, the
-# local user's name on this machine.
-build_ident=$(series_ident)
-[ -n "$build_ident" ] || build_ident="$(id -un) <$(id -un)@localhost>"
-build_email=${build_ident##*<}
-build_email=${build_email%>}
+# The commits of SRC_DIR.git are a build cache that is never published.
+build_ident=$(series_local_ident)
 
 # git on SRC_DIR with its git directory beside it
 src_git() {
-	git -c init.defaultBranch=base -c advice.detachedHead=false \
-		-c user.name="${build_ident% <*}" -c user.email="$build_email" \
-		--git-dir="$gitdir" --work-tree="$src" "$@"
+	series_git_as "$build_ident" --git-dir="$gitdir" --work-tree="$src" "$@"
 }
 
 # The base once, as a copy of BASE_DIR and the commit 'base' of it.

@@ -14,6 +14,26 @@ series_ident() {
 	git var GIT_COMMITTER_IDENT 2>/dev/null | sed 's/ [0-9]* [-+][0-9]*$//'
 }
 
+# The identity of commits that are never published (prepare-tree's build
+# cache, an open stack): the runner's, or the local user's name on this
+# machine when the runner has none.
+series_local_ident() {
+	local ident
+
+	ident=$(series_ident)
+	echo "${ident:-$(id -un) <$(id -un)@localhost>}"
+}
+
+# series_git_as IDENT GIT_ARGS...: git, committing as IDENT.
+series_git_as() {
+	local ident=$1 email
+
+	shift
+	email=${ident##*<}
+	git -c init.defaultBranch=base -c advice.detachedHead=false \
+		-c user.name="${ident% <*}" -c user.email="${email%>}" "$@"
+}
+
 # Refuse a stored patch that carries an identity of its own.
 series_check_anonymous() {
 	local p=$1

@@ -44,16 +44,11 @@ die() {
 
 . "$(dirname "$(readlink -f "$0")")/series-lib.sh"
 
-# The stack's commits are a working copy and are never published: they
-# carry the runner's git identity, or the local user's name.
-ident=$(series_ident)
-[ -n "$ident" ] || ident="$(id -un) <$(id -un)@localhost>"
-ident_email=${ident##*<}
-ident_email=${ident_email%>}
+# The stack's commits are a working copy and are never published.
+ident=$(series_local_ident)
 
 git_s() {
-	git -c init.defaultBranch=base -c advice.detachedHead=false \
-		-c user.name="${ident% <*}" -c user.email="$ident_email" "$@"
+	series_git_as "$ident" "$@"
 }
 
 # The paths the stack and the overlay touch: only these are checked out,
@@ -74,13 +69,15 @@ stack_paths() {
 # The base plus the stored stack, in a new repository DIR that borrows
 # the base's objects.
 apply_stack() {
-	local repo=$1 pristine=$2 dir=$3 p
+	local repo=$1 pristine=$2 dir=$3 p email
 
 	git --git-dir="$pristine" rev-parse -q --verify base >/dev/null ||
 		die "no branch 'base' in $pristine (run 'make tree')"
 	git_s clone -q --shared --no-checkout -b base "$pristine" "$dir"
+	# for the rebases and commits of whoever works in DIR
+	email=${ident##*<}
 	git -C "$dir" config user.name "${ident% <*}"
-	git -C "$dir" config user.email "$ident_email"
+	git -C "$dir" config user.email "${email%>}"
 	git -C "$dir" config gc.auto 0
 	stack_paths "$repo" | git -C "$dir" sparse-checkout set --no-cone --stdin
 	git_s -C "$dir" checkout -q -b stack
