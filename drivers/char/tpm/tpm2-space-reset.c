@@ -26,14 +26,19 @@
 #include <linux/lockdep.h>
 #include <linux/unaligned.h>
 #include "tpm2-space.h"
+#include "tpm2-space-wire.h"
 
 /* Startup's parameter follows the header; FlushContext's handle too. */
 #define TPM2_OUTSIDE_ARG_OFF	TPM_HEADER_SIZE
 
 /* Session handles asked for per GetCapability at resume */
 #define TPM2_RM_RESUME_PAGE	64
-/* TPM_CAP_HANDLES answers: moreData, capability, count */
-#define TPM2_RM_CAP_HANDLES_MIN	9
+/* The part of a TPM_CAP_HANDLES answer before its handles */
+#define TPM2_RM_CAP_HANDLES_MIN \
+	(offsetof(struct tpm2_cap_handles_rsp, handle) - TPM_HEADER_SIZE)
+/* GetCapability lists loaded sessions from 0x02, saved ones from 0x03 */
+#define TPM2_RM_HT_LOADED_SESSION	(TPM2_MSO_SESSION << 24)
+#define TPM2_RM_HT_SAVED_SESSION	(TPM2_MSO_POLICY << 24)
 /* HMAC and policy sessions share their handle numbers: these low bits */
 #define TPM2_RM_SESSION_INDEX	0x00FFFFFF
 
@@ -166,20 +171,20 @@ static bool session_recorded(struct tpm2_rm_chip *rm, u32 handle)
 
 /*
  * Counts into @found the handles the TPM lists under TPM_CAP_HANDLES
- * from @ht (TPM_HT_LOADED_SESSION or TPM_HT_SAVED_SESSION) that belong
+ * from @ht (TPM2_RM_HT_LOADED_SESSION or _SAVED_SESSION) that belong
  * to a record. Returns 0, a TPM response code, or -errno.
  */
 static int count_recorded(struct tpm_chip *chip, u32 ht, unsigned int *found)
 {
+	const struct tpm2_cap_handles_rsp *rsp;
 	u32 next = 0, count, handle, i;
 	struct tpm_buf buf;
-	off_t off;
-	u8 more;
 	int rc;
 
 	rc = tpm_buf_init(&buf, TPM2_ST_NO_SESSIONS, TPM2_CC_GET_CAPABILITY);
 	if (rc)
 		return rc;
+	rsp = (const struct tpm2_cap_handles_rsp *)buf.data;
 	do {
 		tpm_buf_reset(&buf, TPM2_ST_NO_SESSIONS,
 			      TPM2_CC_GET_CAPABILITY);
@@ -190,23 +195,21 @@ static int count_recorded(struct tpm_chip *chip, u32 ht, unsigned int *found)
 				      "listing the sessions at resume");
 		if (rc)
 			break;
-		off = TPM_HEADER_SIZE;
-		more = tpm_buf_read_u8(&buf, &off);
-		tpm_buf_read_u32(&buf, &off);		/* capability */
-		count = tpm_buf_read_u32(&buf, &off);
-		/* tpm_buf_read_u32() WARNs past the end: check first */
-		if (count > (tpm_buf_length(&buf) - off) / sizeof(u32)) {
+		count = be32_to_cpu(rsp->count);
+		if (count > (tpm_buf_length(&buf) - sizeof(*rsp)) /
+			    sizeof(rsp->handle[0])) {
 			rc = -EIO;
 			break;
 		}
 		for (i = 0; i < count; i++) {
-			handle = tpm_buf_read_u32(&buf, &off);
+			handle = be32_to_cpu(rsp->handle[i]);
 			if (session_recorded(chip->rm, handle))
 				(*found)++;
 			/* swtpm labels saved sessions 0x02: go by the number */
 			next = (handle & TPM2_RM_SESSION_INDEX) + 1;
 		}
-	} while (!rc && more && count && next <= TPM2_RM_SESSION_INDEX);
+	} while (!rc && rsp->more_data && count &&
+		 next <= TPM2_RM_SESSION_INDEX);
 	tpm_buf_destroy(&buf);
 	return rc;
 }
@@ -237,9 +240,9 @@ void tpm2_rm_chip_resume(struct tpm_chip *chip)
 		return;
 	if (list_empty(&rm->sessions))
 		goto out;
-	rc = count_recorded(chip, TPM2_MSO_SESSION << 24, &found);
+	rc = count_recorded(chip, TPM2_RM_HT_LOADED_SESSION, &found);
 	if (!rc)
-		rc = count_recorded(chip, TPM2_MSO_POLICY << 24, &found);
+		rc = count_recorded(chip, TPM2_RM_HT_SAVED_SESSION, &found);
 	if (rc == TPM2_RC_INITIALIZE || (!rc && found < rm->nr_sessions))
 		tpm2_rm_forget_all(rm);
 	else if (rc)
