@@ -16,6 +16,7 @@
 #include <kunit/test.h>
 #include <kunit/test-bug.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/unaligned.h>
 #include "tpm.h"
 #include "tpm2-fake.h"
@@ -1957,9 +1958,118 @@ static void tpm2_space_wait_failed_ops_leaves_line(struct kunit *test)
 	expect_no_slot_held(test);
 }
 
+/* Takes back the signal of raise_signal(). */
+static void lower_signal(void *unused)
+{
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+}
+
+/*
+ * Makes a signal pending for the test's thread, as for a process that
+ * got one while in write(). A kthread ignores signals unless it allows
+ * them, so the signal is real: signal_pending() sees it, and every
+ * interruptible sleep ends at once, until lower_signal().
+ */
+static void raise_signal(struct kunit *test)
+{
+	allow_signal(SIGUSR1);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, lower_signal,
+							NULL), 0);
+	send_sig(SIGUSR1, current, 1);
+	KUNIT_ASSERT_TRUE(test, signal_pending(current));
+}
+
+/*
+ * A command whose process has a signal pending evicts nobody, although
+ * every session has idled past the grace period: the signal would end
+ * the command anyway, so the eviction would cost a session for nothing.
+ * write() fails with ERESTARTSYS, and every session still works.
+ */
+static void tpm2_space_signal_evicts_nobody(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_stats *st = &ctx->chip->rm->stats;
+	struct tpm_space *spaces[4], *newcomer;
+	u32 handles[64];
+	struct tpm_buf b;
+	ssize_t ret;
+
+	clock_start_in_past(test, 5000);
+	newcomer = exhaust_session_handles(test, 1000, 5000, spaces, handles);
+	clock_advance(test, 5000);
+
+	raise_signal(test);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	ret = space_send(test, newcomer, &b);
+	lower_signal(NULL);
+
+	KUNIT_EXPECT_EQ_MSG(test, rm_stat(&st->evictions), 0,
+			    "a session evicted for a signalled command");
+	KUNIT_EXPECT_EQ(test, ret, -ERESTARTSYS);
+	KUNIT_EXPECT_EQ(test, rm_stat(&st->waits), 0);
+	KUNIT_EXPECT_TRUE(test, nobody_in_line(test));
+	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 64);
+	expect_sessions_work(test, spaces, handles, 16, 0, 63);
+	expect_no_slot_held(test);
+}
+
+/*
+ * The clock of tpm2_space_signal_ends_wait(): the present, and once a
+ * command has lined up a signal arrives, as it would during the wait.
+ */
+static unsigned long test_clock_signalling(void)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct tpm2_space_test *ctx = test->priv;
+
+	if (atomic_long_read(&ctx->chip->rm->stats.waits) &&
+	    !signal_pending(current))
+		send_sig(SIGUSR1, current, 1);
+	return jiffies;
+}
+
+/*
+ * A signal during the wait for a session handle ends it at once, not at
+ * its deadline 5 s later: write() fails with ERESTARTSYS, the command is
+ * out of the line, and it evicted nobody.
+ */
+static void tpm2_space_signal_ends_wait(struct kunit *test)
+{
+	struct tpm2_space_test *ctx = test->priv;
+	struct tpm2_rm_stats *st = &ctx->chip->rm->stats;
+	struct tpm_space *spaces[4], *waiter;
+	unsigned long start;
+	u32 handles[64];
+	struct tpm_buf b;
+	ssize_t ret;
+
+	waiter = exhaust_session_handles(test, 60000, 5000, spaces, handles);
+	allow_signal(SIGUSR1);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, lower_signal,
+							NULL), 0);
+	kunit_activate_static_stub(test, tpm2_rm_now, test_clock_signalling);
+	build_start_auth_session(test, &b, TPM2_SE_HMAC);
+	start = jiffies;
+	ret = space_send(test, waiter, &b);
+	kunit_deactivate_static_stub(test, tpm2_rm_now);
+	lower_signal(NULL);
+
+	KUNIT_EXPECT_EQ(test, rm_stat(&st->waits), 1);
+	KUNIT_EXPECT_EQ(test, ret, -ERESTARTSYS);
+	KUNIT_EXPECT_LT_MSG(test, jiffies - start, msecs_to_jiffies(1000),
+			    "the wait went on after the signal");
+	KUNIT_EXPECT_EQ(test, rm_stat(&st->evictions), 0);
+	KUNIT_EXPECT_TRUE(test, nobody_in_line(test));
+	expect_sessions_work(test, spaces, handles, 16, 0, 63);
+	expect_no_slot_held(test);
+}
+
 static struct kunit_case tpm2_space_wait_cases[] = {
 	KUNIT_CASE(tpm2_space_expired_head_does_not_block),
 	KUNIT_CASE(tpm2_space_wait_failed_ops_leaves_line),
+	KUNIT_CASE(tpm2_space_signal_evicts_nobody),
+	KUNIT_CASE(tpm2_space_signal_ends_wait),
 	{}
 };
 
