@@ -140,10 +140,20 @@ ours() {
 	rsync -rc --files-from="$gitdir/tpm2-overlay" "$repo/" "$src/"
 }
 
+# Two makes at once (a kernel build and KUnit, say) prepare the same
+# trees: the second waits for the first, then finds them ready.
+lock_trees_of() {
+	mkdir -p "$(dirname "$1")"
+	exec 9>"$(dirname "$1")/.prepare-tree.lock"
+	flock 9
+}
+
 case "${1:-}" in
 base) [ $# -eq 3 ] || die "usage: prepare-tree base TARBALL BASE_DIR"
+      lock_trees_of "$3"
       base "$2" "$3" ;;
 ours) [ $# -eq 4 ] || die "usage: prepare-tree ours REPO BASE_DIR SRC_DIR"
+      lock_trees_of "$4"
       ours "$2" "$3" "$4" ;;
 *) die "usage: prepare-tree base|ours ..." ;;
 esac
