@@ -242,7 +242,7 @@ static u32 bench_run(struct kunit *test, struct tpm_space *space,
 	len = tpm_dev_run(ctx->chip, space, ctx->buf, TPM_BUFSIZE, NULL);
 	if (len < TPM_HEADER_SIZE)
 		return U32_MAX;
-	return get_unaligned_be32(ctx->buf + 6);
+	return be32_to_cpu(((struct tpm_header *)ctx->buf)->return_code);
 }
 
 /* Runs @cmd, which must succeed, and returns the handle it answers. */

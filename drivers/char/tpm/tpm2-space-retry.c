@@ -24,7 +24,6 @@
 #include <linux/mutex.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
-#include <linux/unaligned.h>
 #include "tpm2-space.h"
 
 /* Bounds the TPM commands one client command may cost here. */
@@ -32,9 +31,11 @@
 
 static u32 response_code(const u8 *buf, size_t len)
 {
+	const struct tpm_header *head = (const struct tpm_header *)buf;
+
 	if (len < TPM_HEADER_SIZE)
 		return TPM2_RC_FAILURE;
-	return get_unaligned_be32(buf + 6);
+	return be32_to_cpu(head->return_code);
 }
 
 /* The client's command again, with the handles of the objects it loaded. */
@@ -45,8 +46,7 @@ static void restore_command(struct tpm2_rm_cmd *cmd, u8 *buf)
 	memcpy(buf, cmd->resend, cmd->len);
 	for (i = 0; i < cmd->nr_handles; i++)
 		if (cmd->obj[i])
-			put_unaligned_be32(cmd->obj[i]->phandle,
-					   buf + TPM_HEADER_SIZE + 4 * i);
+			tpm2_set_handle_at(buf, i, cmd->obj[i]->phandle);
 }
 
 static bool in_line(struct tpm_space *space)
@@ -271,8 +271,8 @@ int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 			      TPM2_RC_SESSION_HANDLES);
 
 	if (response_code(buf, *len) == TPM2_RC_SESSION_MEMORY)
-		put_unaligned_be32(TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY,
-				   buf + 6);
+		((struct tpm_header *)buf)->return_code =
+			cpu_to_be32(TPM2_RM_LAYER | TPM2_RC_SESSION_MEMORY);
 	return 0;
 }
 

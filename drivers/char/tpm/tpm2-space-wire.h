@@ -35,6 +35,30 @@ struct tpm2_get_cap_in {
 	__be32 count;
 } __packed;
 
+/*
+ * The handle area after a header: the handles a command names, or the
+ * one a response gives (commands with TPM2_CC_ATTR_RHANDLE).
+ */
+struct tpm2_handle_area {
+	struct tpm_header head;
+	__be32 handle[];
+} __packed;
+
+/* Handle @i of the handle area of @buf, which holds at least that much. */
+static inline u32 tpm2_handle_at(const u8 *buf, unsigned int i)
+{
+	const struct tpm2_handle_area *area = (const void *)buf;
+
+	return be32_to_cpu(area->handle[i]);
+}
+
+static inline void tpm2_set_handle_at(u8 *buf, unsigned int i, u32 handle)
+{
+	struct tpm2_handle_area *area = (void *)buf;
+
+	area->handle[i] = cpu_to_be32(handle);
+}
+
 /* A GetCapability response of TPM_CAP_HANDLES: TPMS_CAPABILITY_DATA. */
 struct tpm2_cap_handles_rsp {
 	struct tpm_header head;

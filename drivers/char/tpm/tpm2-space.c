@@ -15,7 +15,6 @@
 #include <linux/cred.h>
 #include <linux/lockdep.h>
 #include <linux/slab.h>
-#include <linux/unaligned.h>
 #include "tpm2-space.h"
 
 #define TPM2_SEQUENCE_SAVED_HANDLE	0x80000001
@@ -327,8 +326,7 @@ static int load_named(struct tpm_chip *chip, u8 *buf)
 			rc = load_object(chip, cmd->obj[i], i);
 			if (rc)
 				return rc;
-			put_unaligned_be32(cmd->obj[i]->phandle,
-					   buf + TPM_HEADER_SIZE + 4 * i);
+			tpm2_set_handle_at(buf, i, cmd->obj[i]->phandle);
 		} else if (cmd->sess[i]) {
 			rc = load_session(chip, cmd->sess[i],
 					  TPM2_RC_REFERENCE_H0 + i);
@@ -484,7 +482,7 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 {
 	struct tpm2_rm_chip *rm = chip->rm;
 	struct tpm2_rm_cmd *cmd = &rm->cmd;
-	u32 h = get_unaligned_be32(buf + TPM_HEADER_SIZE);
+	u32 h = tpm2_handle_at(buf, 0);
 	struct tpm2_rm_object *obj;
 	struct tpm2_rm_session *sess;
 
@@ -505,7 +503,7 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 		obj->dirty = !obj->blob;
 		cmd->load_blob = NULL;
 		cmd->obj[TPM2_RM_REF_NEW] = obj;
-		put_unaligned_be32(obj->vhandle, buf + TPM_HEADER_SIZE);
+		tpm2_set_handle_at(buf, 0, obj->vhandle);
 		return 0;
 	}
 	if (!tpm2_rm_is_session(h))
