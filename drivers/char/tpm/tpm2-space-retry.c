@@ -49,7 +49,7 @@ static void restore_command(struct tpm2_rm_cmd *cmd, u8 *buf)
 			tpm2_set_handle_at(buf, i, cmd->obj[i]->phandle);
 }
 
-static bool in_line(struct tpm_space *space)
+static bool is_waiting(struct tpm_space *space)
 {
 	return !list_empty(&space->wait_node);
 }
@@ -63,7 +63,7 @@ static bool time_is_up(struct tpm_space *space, unsigned long now)
  * The first waiter whose time is not up. One whose time is up gets the
  * TPM's answer when it wakes, so it must not keep the others waiting.
  */
-static struct tpm_space *head_of_line(struct tpm2_rm_chip *rm,
+static struct tpm_space *first_waiter(struct tpm2_rm_chip *rm,
 				      unsigned long now)
 {
 	struct tpm_space *space;
@@ -74,9 +74,10 @@ static struct tpm_space *head_of_line(struct tpm2_rm_chip *rm,
 	return NULL;
 }
 
-static bool first_in_line(struct tpm2_rm_chip *rm, struct tpm_space *space)
+/* Whether @space is to be served next: first waiter, or nobody waits. */
+static bool is_first_waiter(struct tpm2_rm_chip *rm, struct tpm_space *space)
 {
-	struct tpm_space *head = head_of_line(rm, tpm2_rm_now());
+	struct tpm_space *head = first_waiter(rm, tpm2_rm_now());
 
 	return !head || head == space;
 }
@@ -97,7 +98,7 @@ void tpm2_rm_wake_head(struct tpm2_rm_chip *rm, unsigned int why)
 	struct tpm_space *head;
 
 	lockdep_assert_held(&rm->chip->tpm_mutex);
-	head = head_of_line(rm, tpm2_rm_now());
+	head = first_waiter(rm, tpm2_rm_now());
 	if (head)
 		wake_waiter(head, why);
 }
@@ -107,20 +108,20 @@ void tpm2_rm_wake_head(struct tpm2_rm_chip *rm, unsigned int why)
  * of the spare ones. The next in line runs again if a handle is still
  * spare, else it may now evict, and must learn when.
  */
-static void leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space,
-		       bool got_handle)
+static void stop_waiting(struct tpm2_rm_chip *rm, struct tpm_space *space,
+			 bool got_handle)
 {
 	unsigned long now = tpm2_rm_now();
 	struct tpm_space *head, *old_head;
 
 	lockdep_assert_held(&rm->chip->tpm_mutex);
-	if (!in_line(space))
+	if (!is_waiting(space))
 		return;
-	old_head = head_of_line(rm, now);
+	old_head = first_waiter(rm, now);
 	list_del_init(&space->wait_node);
 	if (got_handle && rm->spare)
 		rm->spare--;
-	head = head_of_line(rm, now);
+	head = first_waiter(rm, now);
 	if (!head) {
 		rm->spare = 0;
 		return;
@@ -132,13 +133,13 @@ static void leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space,
 }
 
 /**
- * tpm2_rm_leave_line() - stop waiting for a session handle
+ * tpm2_rm_stop_waiting() - stop waiting for a session handle
  * @rm: the chip's resource manager
  * @space: a space, waiting or not
  */
-void tpm2_rm_leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space)
+void tpm2_rm_stop_waiting(struct tpm2_rm_chip *rm, struct tpm_space *space)
 {
-	leave_line(rm, space, false);
+	stop_waiting(rm, space, false);
 }
 
 /* Evicts a session for a command that found no free session handle. */
@@ -147,7 +148,7 @@ static bool evict_for(struct tpm_chip *chip, struct tpm_space *space)
 	struct tpm2_rm_session *victim;
 
 	/* waiting commands get the victims in the order they came */
-	if (!first_in_line(chip->rm, space))
+	if (!is_first_waiter(chip->rm, space))
 		return false;
 	victim = tpm2_rm_pick_victim(chip->rm, tpm2_rm_now());
 	if (!victim)
@@ -160,25 +161,26 @@ static bool evict_for(struct tpm_chip *chip, struct tpm_space *space)
 static unsigned long wake_time(struct tpm2_rm_chip *rm,
 			       struct tpm_space *space, unsigned long now)
 {
-	if (!first_in_line(rm, space))
+	if (!is_first_waiter(rm, space))
 		return space->wait_deadline;
 	return tpm2_rm_next_victim_time(rm, now, space->wait_deadline);
 }
 
 /*
- * Lines the command up to wait for a session handle, unless its time is
- * up or its file closes. Everything it loaded goes back first, so that it
- * waits holding no TPM slot, and @buf gets the command as the client
- * wrote it.
+ * Makes the command wait for a session handle, last among the waiters,
+ * unless its time is up or its file closes. Everything it loaded goes
+ * back first, so that it waits holding no TPM slot, and @buf gets the
+ * command as the client wrote it.
  */
-static bool line_up(struct tpm_chip *chip, struct tpm_space *space, u8 *buf)
+static bool start_waiting(struct tpm_chip *chip, struct tpm_space *space,
+			  u8 *buf)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
 	struct tpm2_rm_cmd *cmd = &rm->cmd;
 	unsigned long now = tpm2_rm_now();
 
 	lockdep_assert_held(&chip->tpm_mutex);
-	if (!in_line(space)) {
+	if (!is_waiting(space)) {
 		space->wait_deadline = now +
 			msecs_to_jiffies(READ_ONCE(tpm2_space_session_wait_ms));
 		list_add_tail(&space->wait_node, &rm->waiters);
@@ -219,7 +221,7 @@ static int make_room(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 			return 0;
 		if (evict_for(chip, space))
 			return 1;
-		return line_up(chip, space, buf) ? -EAGAIN : 0;
+		return start_waiting(chip, space, buf) ? -EAGAIN : 0;
 	}
 	return 0;
 }
@@ -253,7 +255,7 @@ int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		if (rc == -EAGAIN)
 			return rc;
 		if (rc < 0) {
-			leave_line(rm, space, false);
+			stop_waiting(rm, space, false);
 			return rc;
 		}
 		if (!rc)
@@ -262,12 +264,12 @@ int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		atomic_long_inc(&rm->stats.resends);
 		n = tpm_transmit(chip, buf, cmd->bufsiz);
 		if (n < 0) {
-			leave_line(rm, space, false);
+			stop_waiting(rm, space, false);
 			return n;
 		}
 		*len = n;
 	}
-	leave_line(rm, space, response_code(buf, *len) !=
+	stop_waiting(rm, space, response_code(buf, *len) !=
 			      TPM2_RC_SESSION_HANDLES);
 
 	if (response_code(buf, *len) == TPM2_RC_SESSION_MEMORY)
@@ -288,7 +290,7 @@ void tpm2_space_end_wait(struct tpm_chip *chip, struct tpm_space *space)
 	if (!space)
 		return;
 	mutex_lock(&chip->tpm_mutex);
-	tpm2_rm_leave_line(chip->rm, space);
+	tpm2_rm_stop_waiting(chip->rm, space);
 	mutex_unlock(&chip->tpm_mutex);
 }
 

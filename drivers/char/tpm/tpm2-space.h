@@ -389,7 +389,7 @@ void tpm2_rm_regap_due(struct tpm_chip *chip);
 #define TPM2_RM_WAKE_STOP	BIT(2)	/* the file closes, or the chip goes */
 
 void tpm2_rm_wake_head(struct tpm2_rm_chip *rm, unsigned int why);
-void tpm2_rm_leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space);
+void tpm2_rm_stop_waiting(struct tpm2_rm_chip *rm, struct tpm_space *space);
 int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		  size_t *len);
 

@@ -1919,7 +1919,7 @@ static unsigned long test_clock_disabling_chip(void)
 	return jiffies;
 }
 
-static bool nobody_in_line(struct kunit *test)
+static bool no_waiters(struct kunit *test)
 {
 	struct tpm2_space_test *ctx = test->priv;
 	bool empty;
@@ -1953,7 +1953,7 @@ static void tpm2_space_wait_failed_ops_leaves_line(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, rm_stat(&ctx->chip->rm->stats.waits), 1);
 	KUNIT_EXPECT_EQ(test, ret, -EPIPE);
-	KUNIT_ASSERT_TRUE_MSG(test, nobody_in_line(test),
+	KUNIT_ASSERT_TRUE_MSG(test, no_waiters(test),
 			      "in line without a command in flight");
 	expect_no_slot_held(test);
 }
@@ -2008,7 +2008,7 @@ static void tpm2_space_signal_evicts_nobody(struct kunit *test)
 			    "a session evicted for a signalled command");
 	KUNIT_EXPECT_EQ(test, ret, -ERESTARTSYS);
 	KUNIT_EXPECT_EQ(test, rm_stat(&st->waits), 0);
-	KUNIT_EXPECT_TRUE(test, nobody_in_line(test));
+	KUNIT_EXPECT_TRUE(test, no_waiters(test));
 	KUNIT_EXPECT_EQ(test, tpm2_fake_active_sessions(ctx->fake), 64);
 	expect_sessions_work(test, spaces, handles, 16, 0, 63);
 	expect_no_slot_held(test);
@@ -2060,7 +2060,7 @@ static void tpm2_space_signal_ends_wait(struct kunit *test)
 	KUNIT_EXPECT_LT_MSG(test, jiffies - start, msecs_to_jiffies(1000),
 			    "the wait went on after the signal");
 	KUNIT_EXPECT_EQ(test, rm_stat(&st->evictions), 0);
-	KUNIT_EXPECT_TRUE(test, nobody_in_line(test));
+	KUNIT_EXPECT_TRUE(test, no_waiters(test));
 	expect_sessions_work(test, spaces, handles, 16, 0, 63);
 	expect_no_slot_held(test);
 }

@@ -421,10 +421,10 @@ static void signal_waiter(struct __test_metadata *_metadata,
  * waits for one, with a SIGUSR1 handler that does not restart write().
  * *@evicted is the eviction count before.
  */
-static void line_up_signalled(struct __test_metadata *_metadata,
-			      struct filler *fill, size_t free_handles,
-			      struct kids *kids, struct signalled *out,
-			      long *evicted)
+static void start_wait_signalled(struct __test_metadata *_metadata,
+				 struct filler *fill, size_t free_handles,
+				 struct kids *kids, struct signalled *out,
+				 long *evicted)
 {
 	long waits;
 
@@ -448,9 +448,9 @@ TEST_F_TIMEOUT(wait, signal_ends_wait, 180)
 	struct signalled *out = tpm2t_shared_alloc(sizeof(*out));
 	long evicted;
 
-	line_up_signalled(_metadata, &self->fill,
-			  self->active_max - self->before.saved, &self->kids,
-			  out, &evicted);
+	start_wait_signalled(_metadata, &self->fill,
+			     self->active_max - self->before.saved,
+			     &self->kids, out, &evicted);
 	tpm2t_sleep_ms(300);
 	signal_waiter(_metadata, &self->kids, &self->fill, out, evicted);
 }
@@ -466,9 +466,9 @@ TEST_F_TIMEOUT(wait, signal_evicts_nobody, 180)
 	struct signalled *out = tpm2t_shared_alloc(sizeof(*out));
 	long evicted;
 
-	line_up_signalled(_metadata, &self->fill,
-			  self->active_max - self->before.saved, &self->kids,
-			  out, &evicted);
+	start_wait_signalled(_metadata, &self->fill,
+			     self->active_max - self->before.saved,
+			     &self->kids, out, &evicted);
 
 	/* it sleeps until its deadline: nobody tells it of the change */
 	ASSERT_EQ(0, tpm2t_write_param("space_session_grace_ms", 0));
