@@ -188,6 +188,47 @@ struct tpm2_rm_cmd {
 };
 
 /**
+ * struct tpm_space - the resource manager's state of one open /dev/tpmrmN
+ * @objects:	the space's transient objects, as saved contexts
+ * @sessions:	its sessions: held, client-saved, loaded for the command
+ *		in flight, or tombstones
+ * @nr_objects:	entries of @objects
+ * @nr_sessions: entries of @sessions that are not tombstones
+ * @nr_tombstones: entries of @sessions that are
+ * @next_vhandle: the number the next virtual object handle is made from
+ * @euid:	the opener's effective uid, whose fair share of sessions
+ *		this space counts against and who may take over its
+ *		abandoned sessions
+ * @id:		number of the space in the trace events
+ * @wait_node:	entry in rm->waiters while a command waits for a session
+ *		handle
+ * @wait_deadline: when that wait gives up
+ * @wait_until:	when the waiting command looks again if nobody wakes it
+ * @wait_wake:	TPM2_RM_WAKE_* reasons it was woken for
+ * @wait_asked:	the last command's commit asked for tpm2_space_wait()
+ * @wait_wq:	where the waiting command sleeps
+ *
+ * Only drivers/char/tpm looks inside: the rest of the kernel sees a
+ * struct tpm_space only through the pointers of tpm-dev.h.
+ */
+struct tpm_space {
+	struct list_head objects;
+	struct list_head sessions;
+	unsigned int nr_objects;
+	unsigned int nr_sessions;
+	unsigned int nr_tombstones;
+	u32 next_vhandle;
+	kuid_t euid;
+	u32 id;
+	struct list_head wait_node;
+	unsigned long wait_deadline;
+	unsigned long wait_until;
+	unsigned int wait_wake;
+	bool wait_asked;
+	wait_queue_head_t wait_wq;
+};
+
+/**
  * struct tpm2_rm_stats - per-chip counters, shown in debugfs
  * @user_cmds:		client commands sent to the TPM
  * @rm_answers:		client commands answered by the resource manager

@@ -87,24 +87,6 @@ struct tpm_chip {
 	u32 *cc_attrs_tbl;
 };
 
-/* The resource manager's fields of struct tpm_space (include/linux/tpm.h). */
-struct tpm_space {
-	struct list_head objects;
-	struct list_head sessions;
-	unsigned int nr_objects;
-	unsigned int nr_sessions;
-	unsigned int nr_tombstones;
-	u32 next_vhandle;
-	kuid_t euid;
-	u32 id;
-	struct list_head wait_node;
-	unsigned long wait_deadline;
-	unsigned long wait_until;
-	unsigned int wait_wake;
-	bool wait_asked;
-	wait_queue_head_t wait_wq;
-};
-
 struct dentry;
 
 extern unsigned long jiffies;
