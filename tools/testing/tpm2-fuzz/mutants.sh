@@ -27,19 +27,41 @@ trap 'rm -rf "$tmp"' EXIT
 SRCS_parse="tpm2-space-parse.c"
 SRCS_table="tpm2-space-table.c tpm2-space-session.c"
 
-# target~file~sed expression~what the bug is
-MUTANTS=(
-	"parse~tpm2-space-parse.c~s/size > cmd->len - off)/size > cmd->len - off + 1)/~an authorization area one byte past the command is taken"
-	"parse~tpm2-space-parse.c~s/cmd->len > bufsiz/cmd->len > bufsiz + 4/~a length field past the buffer is believed"
-	"parse~tpm2-space-parse.c~s/cmd->nr_auths == TPM2_RM_MAX_AUTHS || //~a fourth session overflows the arrays"
-	"parse~tpm2-space-parse.c~s/if (\*off + 2 > end)/if (*off + 1 > end)/~a TPM2B size half outside the area is read"
-	"parse~tpm2-space-parse.c~s/cc <= TPM2_RM_CC_LAST/cc < TPM2_RM_CC_LAST/~the last defined command code gets the RM's answer"
-	"table~tpm2-space-session.c~s/if (state_is_owned(old) \&\& !state_is_owned(new))/if (0)/~a session that leaves its space (tombstone, abandoned, gone) still counts against its quota"
-	"table~tpm2-space-session.c~s/nr_tombstones <= max/nr_tombstones < max/~one tombstone too many is trimmed"
-	"table~tpm2-space-session.c~s/if (!oldest)/if (1)/~abandoning drops the newest session, not the oldest"
-	"table~tpm2-space-table.c~s/} while (tpm2_rm_object_find(space, vhandle));/} while (0);/~a wrapped virtual handle is given twice"
-	"table~tpm2-space-session.c~/list_del(\&sess->node);/{n;s/kfree(sess->blob);//}~a deleted session's context leaks"
-)
+# Each mutant is target~file~sed expression~what the bug is
+MUTANTS=()
+mutant() {	# target file sed-expression what
+	MUTANTS+=("$1~$2~$3~$4")
+}
+mutant parse tpm2-space-parse.c \
+	's/size > cmd->len - off)/size > cmd->len - off + 1)/' \
+	"an authorization area one byte past the command is taken"
+mutant parse tpm2-space-parse.c \
+	's/cmd->len > bufsiz/cmd->len > bufsiz + 4/' \
+	"a length field past the buffer is believed"
+mutant parse tpm2-space-parse.c \
+	's/cmd->nr_auths == TPM2_RM_MAX_AUTHS || //' \
+	"a fourth session overflows the arrays"
+mutant parse tpm2-space-parse.c \
+	's/if (\*off + 2 > end)/if (*off + 1 > end)/' \
+	"a TPM2B size half outside the area is read"
+mutant parse tpm2-space-parse.c \
+	's/cc <= TPM2_RM_CC_LAST/cc < TPM2_RM_CC_LAST/' \
+	"the last defined command code gets the RM's answer"
+mutant table tpm2-space-session.c \
+	's/if (state_is_owned(old) \&\& !state_is_owned(new))/if (0)/' \
+	"a session that leaves its space (tombstone, abandoned, gone) still counts against its quota"
+mutant table tpm2-space-session.c \
+	's/nr_tombstones <= max/nr_tombstones < max/' \
+	"one tombstone too many is trimmed"
+mutant table tpm2-space-session.c \
+	's/if (!oldest)/if (1)/' \
+	"abandoning drops the newest session, not the oldest"
+mutant table tpm2-space-table.c \
+	's/} while (tpm2_rm_object_find(space, vhandle));/} while (0);/' \
+	"a wrapped virtual handle is given twice"
+mutant table tpm2-space-session.c \
+	'/list_del(\&sess->node);/{n;s/kfree(sess->blob);//}' \
+	"a deleted session's context leaks"
 
 caught=0
 n=0
@@ -75,7 +97,8 @@ for m in "${MUTANTS[@]}"; do
 		echo "mutant $n: NOT caught in ${TIME}s: $what"
 	else
 		caught=$((caught + 1))
-		echo "mutant $n: caught ($what): $(grep -m1 -E 'tpm2-fuzz:|ERROR:|runtime error' "$dir/log")"
+		echo "mutant $n: caught ($what):" \
+			"$(grep -m1 -E 'tpm2-fuzz:|ERROR:|runtime error' "$dir/log")"
 	fi
 done
 echo "$caught of $n mutants caught"

@@ -131,11 +131,22 @@ if [ "$COVERAGE" -eq 1 ]; then
 		"llvm-cov$LLVM_SUFFIX" report "$OUT/bin/cov-$t" \
 			-instr-profile="$prof/all.profdata" |
 			awk -v f="tpm2-space-$t.c" '
-			/^Filename/ { printf "#   %-24s %s\n", "", "regions  miss  cover  funcs  miss  exec   lines  miss  cover  branches  miss  cover" }
-			index($1, f) { printf "#   %-24s %7s %5s %6s %6s %5s %5s %7s %5s %6s %9s %5s %6s\n", f, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }'
+			BEGIN {
+				hdr = "regions  miss  cover  funcs  miss  exec   "
+				hdr = hdr "lines  miss  cover  branches  miss  cover"
+				fmt = "#   %-24s %7s %5s %6s %6s %5s %5s %7s %5s %6s"
+				fmt = fmt " %9s %5s %6s\n"
+			}
+			/^Filename/ { printf "#   %-24s %s\n", "", hdr }
+			index($1, f) {
+				printf fmt, f, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+				    $11, $12, $13
+			}'
+		cov_ignore='/tools/include/|/tpm2-fuzz/(fuzz-|fake-chip|include/)'
+		cov_ignore+='|/include/linux/|tpm2-space.h'
 		"llvm-cov$LLVM_SUFFIX" show "$OUT/bin/cov-$t" \
 			-instr-profile="$prof/all.profdata" -show-branches=count \
-			-ignore-filename-regex='/tools/include/|/tpm2-fuzz/(fuzz-|fake-chip|include/)|/include/linux/|tpm2-space.h' \
+			-ignore-filename-regex="$cov_ignore" \
 			>"$prof/tpm2-space-$t.c.txt"
 		echo "#   annotated source: $prof/tpm2-space-$t.c.txt"
 	done

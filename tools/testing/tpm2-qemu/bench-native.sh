@@ -39,7 +39,8 @@ rc=0
 	echo "its fake share) - (no space - its fake share). A layout of 0"
 	echo "objects (sessions) holds only the one the command names."
 	echo
-	echo "| command | objects | sessions | through RM | fake | TPM cmds | no space | fake | RM own |"
+	echo "| command | objects | sessions | through RM | fake | TPM cmds |" \
+		"no space | fake | RM own |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	sed -n 's/.*bench-native //p' "$out/native.ktap" | awk '{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }

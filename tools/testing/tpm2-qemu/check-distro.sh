@@ -66,7 +66,8 @@ build() {	# variant
 		echo "ok $n $1: drivers/char/tpm W=1 clean"
 	else
 		[ $rc -eq 0 ] || tail -n 20 "$log" | sed 's/^/# /'
-		echo "not ok $n $1: drivers/char/tpm W=1: $(echo -n "$warnings" | grep -c .) findings, exit $rc"
+		echo "not ok $n $1: drivers/char/tpm W=1:" \
+			"$(echo -n "$warnings" | grep -c .) findings, exit $rc"
 		failed=$((failed + 1))
 	fi
 }

@@ -373,7 +373,8 @@ control() {	# name expected-report command
 		     grep -qE -- "$want" <<<"$reports"; then
 			echo "ok 1 control $name: the kernel log check fails on its report"
 		else
-			echo "not ok 1 control $name: no \"$want\" report made the kernel log check fail"
+			echo "not ok 1 control $name: no \"$want\" report made" \
+				"the kernel log check fail"
 		fi
 	} | tee "$log.ktap"
 	# shellcheck disable=SC2046
@@ -386,7 +387,7 @@ lkdtm_control() {	# name expected-report crash-type
 }
 
 run_controls() {
-	control none none 'insmod "$1"'
+	control none 'none' 'insmod "$1"'
 	lkdtm_control kasan 'BUG: KASAN: slab-use-after-free' WRITE_AFTER_FREE
 	lkdtm_control ubsan 'UBSAN: array-index-out-of-bounds' ARRAY_BOUNDS
 	lkdtm_control warn 'WARNING: CPU: [0-9]+ PID: [0-9]+ at ' WARNING
@@ -415,7 +416,8 @@ else
 		run_suite fuzz "$src/tools/testing/tpm2-fuzz/run.sh" \
 			--time 30 --out "$logs/fuzz"
 	else
-		echo "check: lint, KUnit and fuzzing skipped: they check our code, which the base lacks"
+		echo "check: lint, KUnit and fuzzing skipped: they check our code," \
+			"which the base lacks"
 	fi
 	echo "check: guest tests on the $rm_name resource manager ($kernel)"
 	guest

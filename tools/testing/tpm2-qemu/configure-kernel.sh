@@ -42,7 +42,8 @@ asked=$(sed -n -e 's/^\(CONFIG_[A-Za-z0-9_]*\)=.*/\1/p' \
 	-e 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1/p' "$@" | sort -u)
 
 bad=0
-for sym in $(sed -n 's/^Value requested for \(CONFIG_[A-Za-z0-9_]*\) not in final .config$/\1/p' "$log"); do
+missing='s/^Value requested for \(CONFIG_[A-Za-z0-9_]*\) not in final .config$/\1/p'
+for sym in $(sed -n "$missing" "$log"); do
 	grep -qxF "$sym" <<<"$asked" || continue
 	if ! defined "${sym#CONFIG_}"; then
 		echo "configure-kernel: note: $sym is not defined in this tree, skipped"
@@ -53,5 +54,6 @@ for sym in $(sed -n 's/^Value requested for \(CONFIG_[A-Za-z0-9_]*\) not in fina
 	bad=1
 done
 [ $bad = 0 ] ||
-	die "merge_config.sh reports requested values missing from $out/.config (unmet dependencies?); see $log"
+	die "merge_config.sh reports requested values missing from $out/.config" \
+		"(unmet dependencies?); see $log"
 echo "configured $out from tinyconfig + $*"

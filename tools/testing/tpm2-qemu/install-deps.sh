@@ -87,7 +87,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null; then
 		SUDO=sudo
 	else
-		echo "install-deps: missing packages (${missing[*]}) and not root; install them as root" >&2
+		echo "install-deps: missing packages (${missing[*]}) and not root;" \
+			"install them as root" >&2
 		exit 1
 	fi
 else
@@ -101,7 +102,8 @@ if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
 		echo "install-deps: 'apt-get update' failed" >&2
 	if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
 		echo "install-deps: cannot install: ${missing[*]}" >&2
-		echo "install-deps: check the apt sources (linux-source-6.12 is in Debian 12 bookworm)" >&2
+		echo "install-deps: check the apt sources" \
+			"(linux-source-6.12 is in Debian 12 bookworm)" >&2
 		exit 1
 	fi
 fi

@@ -39,7 +39,10 @@ mails=$out/patches
 
 # Whoever writes the series is its author and signs every patch off.
 ident=$(series_ident)
-[ -n "$ident" ] || die "no git identity to write the series with: set yours with 'git config --global user.name' and 'git config --global user.email' (it becomes every patch's From: and Signed-off-by:)"
+[ -n "$ident" ] || die "no git identity to write the series with:" \
+	"set yours with 'git config --global user.name' and" \
+	"'git config --global user.email'" \
+	"(it becomes every patch's From: and Signed-off-by:)"
 email=${ident##*<}
 export GIT_AUTHOR_NAME="${ident% <*}" GIT_AUTHOR_EMAIL="${email%>}"
 export GIT_COMMITTER_NAME="$GIT_AUTHOR_NAME" GIT_COMMITTER_EMAIL="$GIT_AUTHOR_EMAIL"
@@ -60,7 +63,8 @@ done
 
 # 2. Its end is the overlay.
 drift=$(series_drift "$repo" "$work/.git" HEAD)
-[ -z "$drift" ] || die "the overlay is not the end of patches/ (M differs, A not in the stack, D only in the stack):
+[ -z "$drift" ] || die "the overlay is not the end of patches/" \
+	"(M differs, A not in the stack, D only in the stack):
 $drift
 fold the edits into the stack with 'make stack-fold' (or stack-open, git rebase -i, stack-save)"
 
@@ -98,5 +102,6 @@ if [ "${SERIES_STEPS:-1}" != 0 ]; then
 	"$(dirname "$(readlink -f "$0")")/series-steps.sh" "$repo" "$work" "$mails" "$out/steps" ||
 		die "a step of the series fails its checks (see above)"
 fi
-echo "series: $(ls "$mails" | wc -l) files in $mails (cover letter included), applies to Linux $version"
+echo "series: $(ls "$mails" | wc -l) files in $mails (cover letter included)," \
+	"applies to Linux $version"
 ls "$mails"

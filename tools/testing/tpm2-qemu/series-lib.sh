@@ -39,7 +39,9 @@ series_check_anonymous() {
 	local p=$1
 
 	if sed '/^---$/q' "$p" | grep -qE '^(From|Signed-off-by): '; then
-		echo "$(basename "$p"): a stored patch has no From: or Signed-off-by: (the series gets them from the git identity of whoever writes it); remove them" >&2
+		echo "$(basename "$p"): a stored patch has no From: or Signed-off-by:" \
+			"(the series gets them from the git identity of whoever" \
+			"writes it); remove them" >&2
 		return 1
 	fi
 }

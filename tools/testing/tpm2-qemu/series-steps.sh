@@ -41,7 +41,8 @@ base=$(git -C "$work" rev-parse base)
 commits=$(git -C "$work" rev-list --reverse base..stack)
 mail_list=$(ls "$mails"/[0-9][0-9][0-9][0-9]-*.patch | grep -v '/0000-cover-letter')
 [ "$(echo "$commits" | wc -l)" = "$(echo "$mail_list" | wc -l)" ] || {
-	echo "series-steps: $(echo "$commits" | wc -l) commits but $(echo "$mail_list" | wc -l) mails" >&2
+	echo "series-steps: $(echo "$commits" | wc -l) commits" \
+		"but $(echo "$mail_list" | wc -l) mails" >&2
 	exit 1
 }
 
@@ -127,4 +128,5 @@ if [ $failed -ne 0 ]; then
 	echo "series-steps: $failed findings in $n steps"
 	exit 1
 fi
-echo "series-steps: each of the $n steps passes checkpatch --strict, builds with W=1 and sparse, and passes its KUnit tests"
+echo "series-steps: each of the $n steps passes checkpatch --strict," \
+	"builds with W=1 and sparse, and passes its KUnit tests"

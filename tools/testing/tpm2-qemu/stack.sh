@@ -36,6 +36,8 @@
 set -eu
 
 DRIFT_SUBJECT="overlay: changes not yet in the stack"
+DRIFT_BODY="Fold these into the commits they belong to (git rebase -i base),"
+DRIFT_BODY+=" then run 'make stack-save'."
 
 die() {
 	echo "stack: $*" >&2
@@ -111,11 +113,12 @@ cmd_open() {
 	apply_stack "$repo" "$pristine" "$dir"
 	if stage_overlay "$repo" "$dir"; then
 		git_s -C "$dir" commit -q -m "$DRIFT_SUBJECT" \
-			-m "Fold these into the commits they belong to (git rebase -i base), then run 'make stack-save'."
+			-m "$DRIFT_BODY"
 		echo "stack: the overlay's edits not yet in the stack are the last commit:"
 		git -C "$dir" show --stat --format= HEAD | sed 's/^/  /'
 	fi
-	echo "stack: $(git -C "$dir" rev-list --count base..stack) commits on branch 'stack' in $dir"
+	echo "stack: $(git -C "$dir" rev-list --count base..stack) commits" \
+		"on branch 'stack' in $dir"
 	echo "stack: edit with 'git -C $dir rebase -i base', then 'make stack-save'"
 }
 
@@ -164,7 +167,8 @@ cmd_save() {
 	git -C "$dir" diff --quiet HEAD ||
 		die "$dir has uncommitted changes: commit them into the stack first"
 	! git -C "$dir" log --format=%s base..stack | grep -qxF "$DRIFT_SUBJECT" ||
-		die "the commit \"$DRIFT_SUBJECT\" is still in the stack: fold it (git rebase -i base) first"
+		die "the commit \"$DRIFT_SUBJECT\" is still in the stack:" \
+			"fold it (git rebase -i base) first"
 
 	mails=$dir/.git/stack-mails
 	rm -rf "$mails"
@@ -178,7 +182,8 @@ cmd_save() {
 	rm -f "$repo"/patches/[0-9][0-9][0-9][0-9]-*.patch
 	cp "$mails"/*.patch "$repo/patches/"
 	n=$(save_overlay "$repo" "$dir")
-	echo "stack: $(ls "$mails"/*.patch | wc -l) patches written to $repo/patches, $n overlay files updated"
+	echo "stack: $(ls "$mails"/*.patch | wc -l) patches written to $repo/patches," \
+		"$n overlay files updated"
 	# What was open is in REPO now; the next open starts from there.
 	rm -rf "$dir"
 	echo "stack: review with 'git -C $repo status', and commit"
@@ -217,7 +222,9 @@ cmd_fold() {
 	map=$dir/.git/stack-fold-map
 	echo "$files" | while read -r old f; do
 		target=$(fold_target "$dir" "$old") ||
-			die "no commit of the stack touches $old or its folders: put it in one with 'git -C $dir rebase -i base' (the stack is open), then 'make stack-save'"
+			die "no commit of the stack touches $old or its folders:" \
+				"put it in one with 'git -C $dir rebase -i base'" \
+				"(the stack is open), then 'make stack-save'"
 		echo "$target $f"
 		[ "$old" = "$f" ] || echo "$target $old"
 	done | LC_ALL=C sort >"$map"
@@ -240,12 +247,15 @@ cmd_drift() {
 
 	drift=$(series_drift "$repo" "$gitdir" HEAD)
 	if [ -n "$drift" ]; then
-		echo "stack: the overlay is not the end of patches/ (M differs, A not in the stack, D only in the stack):"
+		echo "stack: the overlay is not the end of patches/" \
+			"(M differs, A not in the stack, D only in the stack):"
 		echo "$drift" | sed 's/^/  /'
-		echo "stack: fold the edits into the stack: 'make stack-fold', or 'make stack-open' and 'make stack-save'"
+		echo "stack: fold the edits into the stack: 'make stack-fold'," \
+			"or 'make stack-open' and 'make stack-save'"
 		return 1
 	fi
-	echo "stack: the overlay is the end of patches/ ($(git --git-dir="$gitdir" rev-list --count base..HEAD) commits)"
+	echo "stack: the overlay is the end of patches/" \
+		"($(git --git-dir="$gitdir" rev-list --count base..HEAD) commits)"
 }
 
 case "${1:-}" in

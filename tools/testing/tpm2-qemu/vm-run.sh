@@ -236,13 +236,15 @@ if [ ! -e "$work/share/started" ]; then
 	die "the guest never started the command ($((boot_retries + 1)) boots; QEMU status $rc)"
 fi
 if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-	echo "vm-run: TIMEOUT: the guest did not finish within ${timeout_s}s (hung?); QEMU was killed" >&2
+	echo "vm-run: TIMEOUT: the guest did not finish within ${timeout_s}s" \
+		"(hung?); QEMU was killed" >&2
 	exit 124
 fi
 if [ $rc -ne 0 ]; then
 	die "QEMU failed with status $rc"
 fi
 if [ ! -s "$work/share/status" ]; then
-	die "the command started, but the guest stopped without reporting a status (kernel panic or crash?)"
+	die "the command started, but the guest stopped without reporting" \
+		"a status (kernel panic or crash?)"
 fi
 exit "$(cat "$work/share/status")"

@@ -15,8 +15,9 @@
 	static inline void trace_##name(proto) {}			\
 	static inline bool trace_##name##_enabled(void) { return false; }
 #define DECLARE_EVENT_CLASS(name, ...)	static_assert(1, #name)
+/* An event of a class is an event of its own; the class is only named. */
 #define DEFINE_EVENT(class, name, proto, ...)				\
-	TRACE_EVENT(name, PARAMS(proto))
+	TRACE_EVENT(name, PARAMS(proto), class)
 #define PARAMS(args...)		args
 #define TRACE_DEFINE_ENUM(a)	static_assert((a) >= 0, #a)
 

@@ -4,9 +4,12 @@
 
 #include <linux/types.h>
 
-typedef struct {
+/* The kernel's kuid_t is a typedef of a struct; a #define does as well here */
+struct tpm2_fuzz_kuid {
 	u32 val;
-} kuid_t;
+};
+
+#define kuid_t struct tpm2_fuzz_kuid
 
 static inline bool uid_eq(kuid_t left, kuid_t right)
 {

@@ -3,8 +3,10 @@
 #define _TPM2_FUZZ_WAIT_H
 
 /* The parser and the tables never sleep: the type is all they need. */
-typedef struct {
+struct wait_queue_head {
 	int unused;
-} wait_queue_head_t;
+};
+
+#define wait_queue_head_t struct wait_queue_head
 
 #endif
