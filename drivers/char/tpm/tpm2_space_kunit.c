@@ -1966,16 +1966,24 @@ static void lower_signal(void *unused)
 }
 
 /*
- * Makes a signal pending for the test's thread, as for a process that
- * got one while in write(). A kthread ignores signals unless it allows
- * them, so the signal is real: signal_pending() sees it, and every
- * interruptible sleep ends at once, until lower_signal().
+ * Lets the test's thread take SIGUSR1, which a kthread ignores unless it
+ * allows it, until lower_signal() at the latest when the case ends.
  */
-static void raise_signal(struct kunit *test)
+static void allow_test_signal(struct kunit *test)
 {
 	allow_signal(SIGUSR1);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, lower_signal,
 							NULL), 0);
+}
+
+/*
+ * Makes a signal pending for the test's thread, as for a process that
+ * got one while in write(). The signal is real: signal_pending() sees
+ * it, and every interruptible sleep ends at once, until lower_signal().
+ */
+static void raise_signal(struct kunit *test)
+{
+	allow_test_signal(test);
 	send_sig(SIGUSR1, current, 1);
 	KUNIT_ASSERT_TRUE(test, signal_pending(current));
 }
@@ -2045,9 +2053,7 @@ static void tpm2_space_signal_ends_wait(struct kunit *test)
 	ssize_t ret;
 
 	waiter = exhaust_session_handles(test, 60000, 5000, spaces, handles);
-	allow_signal(SIGUSR1);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, lower_signal,
-							NULL), 0);
+	allow_test_signal(test);
 	kunit_activate_static_stub(test, tpm2_rm_now, test_clock_signalling);
 	build_start_auth_session(test, &b, TPM2_SE_HMAC);
 	start = jiffies;
