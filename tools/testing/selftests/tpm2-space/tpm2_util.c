@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -330,6 +331,28 @@ int tpm2t_vtpm_plug(struct tpm2t_vtpm *v)
 	return tpm2t_wait_path(v->rm_path, true) ? 0 : -ETIMEDOUT;
 }
 
+/*
+ * An O_NONBLOCK file's write() only queues the command: its response can
+ * be read once poll() says so. 0, or -errno (-ETIMEDOUT after 60 s).
+ */
+static int wait_for_response(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int flags = fcntl(fd, F_GETFL);
+	int ret;
+
+	if (flags < 0)
+		return -errno;
+	if (!(flags & O_NONBLOCK))
+		return 0;
+	do
+		ret = poll(&p, 1, 60000);
+	while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		return -errno;
+	return ret ? 0 : -ETIMEDOUT;
+}
+
 int tpm2t_transmit(int fd, struct tpm2t_buf *cmd, struct tpm2t_buf *rsp)
 {
 	size_t want = TPM2_HEADER_SIZE;
@@ -343,6 +366,9 @@ int tpm2t_transmit(int fd, struct tpm2t_buf *cmd, struct tpm2t_buf *rsp)
 		return -errno;
 	if ((size_t)n != cmd->len)
 		return -EIO;
+	n = wait_for_response(fd);
+	if (n)
+		return n;
 
 	/* a character device returns it all at once, a socket may not */
 	rsp->len = 0;

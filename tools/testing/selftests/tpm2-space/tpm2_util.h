@@ -167,8 +167,9 @@ int tpm2t_open(const char *path);
 /* tpm2t_open(), waiting up to 2 s while another file holds @path open */
 int tpm2t_open_wait(const char *path);
 /*
- * Send a finished command and receive its whole response.  Returns 0 when a
- * well-formed response header was received (check tpm2t_rsp_rc()), or -errno.
+ * Send a finished command and receive its whole response, on an O_NONBLOCK
+ * file once poll() reports it.  Returns 0 when a well-formed response
+ * header was received (check tpm2t_rsp_rc()), or -errno.
  */
 int tpm2t_transmit(int fd, struct tpm2t_buf *cmd, struct tpm2t_buf *rsp);
 /*
