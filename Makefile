@@ -131,12 +131,22 @@ selftests: tree
 kunit: tree
 	@$(TOOLS)/check.sh --kunit-only --src $(OURS) --kunit-out $(KUNIT_OUT)
 
+# The plain check also boots the HMAC variant once, for the isolation
+# suite's case of the kernel's own sessions (check.sh --hmac-kernel).
+ifeq ($(UPSTREAM)$(KDEBUG)$(HMAC)$(MODULES),0000)
+CHECK_HMAC_KERNEL := $(ABS_BUILD)/obj-ours-hmac/arch/x86/boot/bzImage
+endif
+
 check: kernel selftests
+ifdef CHECK_HMAC_KERNEL
+	@$(MAKE) -s HMAC=1 kernel
+endif
 	@$(TOOLS)/check.sh --rm $(RM_NAME) --kernel $(BZIMAGE) --src $(OURS) \
 		--base $(BASE) --selftests $(SELFTESTS) \
 		--kunit-out $(KUNIT_OUT) --logs $(ABS_BUILD)/logs-$(VARIANT) \
 		--repo $(CURDIR) --lint-out $(ABS_BUILD)/obj-lint \
-		--vm-append "$(VM_APPEND)"
+		--vm-append "$(VM_APPEND)" \
+		$(if $(CHECK_HMAC_KERNEL),--hmac-kernel $(CHECK_HMAC_KERNEL))
 
 # The debug kernel's detectors, each tripped on purpose once (check.sh
 # --controls): the kernel log check must fail on every one of them.
