@@ -203,6 +203,53 @@ bool tpm2_rm_regap_oldest(struct tpm_chip *chip)
 }
 
 /**
+ * tpm2_rm_load_past_gap() - load a session's context, past the context gap
+ * @chip: the chip, with its ops held
+ * @sess: the session; its context stays in @sess->blob
+ * @handle: the handle the TPM loaded it at
+ *
+ * When the gap is in the way, the oldest saved session is re-gapped and
+ * the load tried once more.
+ *
+ * Return: 0, a TPM response code, or -errno; see tpm2_rm_load().
+ */
+int tpm2_rm_load_past_gap(struct tpm_chip *chip, struct tpm2_rm_session *sess,
+			  u32 *handle)
+{
+	int rc;
+
+	rc = tpm2_rm_load(chip, sess->blob, sess->len, handle,
+			  TPM_SPACE_WHY_NAMED);
+	if (rc == TPM2_RC_CONTEXT_GAP && tpm2_rm_regap_oldest(chip))
+		rc = tpm2_rm_load(chip, sess->blob, sess->len, handle,
+				  TPM_SPACE_WHY_NAMED);
+	return rc;
+}
+
+/**
+ * tpm2_rm_save_past_gap() - save a loaded session, past the context gap
+ * @chip: the chip, with its ops held
+ * @sess: the session, saved over the buffer of its context
+ *
+ * Each time the gap is in the way, the oldest saved session is re-gapped,
+ * at most once for each session the TPM can hold loaded.
+ *
+ * Return: 0, a TPM response code, or -errno; see tpm2_rm_save_over().
+ */
+int tpm2_rm_save_past_gap(struct tpm_chip *chip, struct tpm2_rm_session *sess)
+{
+	unsigned int tries = 0;
+	int rc;
+
+	do {
+		rc = tpm2_rm_save_over(chip, sess->handle, &sess->blob,
+				       &sess->len, TPM_SPACE_WHY_PUT_BACK);
+	} while (rc == TPM2_RC_CONTEXT_GAP && tries++ < TPM2_RM_MAX_LOADED &&
+		 tpm2_rm_regap_oldest(chip));
+	return rc;
+}
+
+/**
  * tpm2_rm_regap_due() - re-gap before the gap grows too wide
  * @chip: the chip, with its ops held
  */

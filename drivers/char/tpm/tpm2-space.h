@@ -384,8 +384,13 @@ void tpm2_rm_flush(struct tpm_chip *chip, u32 handle,
 		   enum tpm_space_ctx_reason why);
 bool tpm2_rm_rc_is_lost(int rc);
 
-/* tpm2-space.c */
+/* tpm2-space-load.c */
+int tpm2_rm_load_cmd(struct tpm_chip *chip, struct tpm_space *space, u8 *buf);
 void tpm2_rm_unload_cmd(struct tpm_chip *chip, struct tpm2_rm_cmd *cmd);
+void tpm2_rm_drop_object(struct tpm2_rm_cmd *cmd, struct tpm_space *space,
+			 struct tpm2_rm_object *obj);
+void tpm2_rm_drop_session(struct tpm2_rm_chip *rm,
+			  struct tpm2_rm_session *sess);
 
 /* tpm2-space-emulate.c */
 int tpm2_rm_reply(struct tpm_chip *chip, u8 *buf, u32 rc);
@@ -421,6 +426,9 @@ void tpm2_rm_saved(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess);
 struct tpm2_rm_session *tpm2_rm_oldest_saved(struct tpm2_rm_chip *rm);
 bool tpm2_rm_gap_due(struct tpm2_rm_chip *rm);
 bool tpm2_rm_regap_oldest(struct tpm_chip *chip);
+int tpm2_rm_load_past_gap(struct tpm_chip *chip, struct tpm2_rm_session *sess,
+			  u32 *handle);
+int tpm2_rm_save_past_gap(struct tpm_chip *chip, struct tpm2_rm_session *sess);
 void tpm2_rm_regap_due(struct tpm_chip *chip);
 
 /* tpm2-space-retry.c */

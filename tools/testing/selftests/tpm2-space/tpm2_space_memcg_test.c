@@ -111,6 +111,7 @@ FIXTURE(memcg) {
 	long slack;		/* bytes memory.current may be off by */
 	int fd[MAX_FILES];
 	int nr_files;
+	long bytes;		/* of the contexts the files keep */
 	struct tpm2t_census before;
 };
 
@@ -150,6 +151,7 @@ FIXTURE_SETUP(memcg)
 		      sysconf(_SC_PAGESIZE);
 	self->nr_files = 3 * self->slack / (self->quota * self->ctx.len) + 1;
 	ASSERT_GE(MAX_FILES, self->nr_files);
+	self->bytes = self->nr_files * self->quota * (long)self->ctx.len;
 	TH_LOG("%d files of %ld objects, contexts of %zu bytes, slack %ld",
 	       self->nr_files, self->quota, self->ctx.len, self->slack);
 	ASSERT_ZERO_SLOTS(&self->before);
@@ -167,63 +169,56 @@ FIXTURE_TEARDOWN(memcg)
 		umount(CGROUP_ROOT);
 }
 
-/* Opens the test's files, O_NONBLOCK with @nonblock */
-static int open_files(FIXTURE_DATA(memcg) *self, bool nonblock)
+/* Opens @nr files, O_NONBLOCK with @nonblock: 0 or -errno */
+static int open_files(int *fd, int nr, bool nonblock)
 {
 	int i;
 
-	for (i = 0; i < self->nr_files; i++) {
-		self->fd[i] = open(TPM2T_RM_DEV,
-				   O_RDWR | (nonblock ? O_NONBLOCK : 0));
-		if (self->fd[i] < 0)
+	for (i = 0; i < nr; i++) {
+		fd[i] = open(TPM2T_RM_DEV, O_RDWR | (nonblock ? O_NONBLOCK : 0));
+		if (fd[i] < 0)
 			return -errno;
 	}
 	return 0;
 }
 
-/* Fills every file with @self->quota objects: 0 or the first failure */
-static int fill_files(FIXTURE_DATA(memcg) *self)
+/* Loads @ctx @per_file times into each of @nr files: 0 or the failure */
+static int fill_files(const int *fd, int nr, long per_file,
+		      const struct tpm2t_context *ctx)
 {
 	__u32 handle;
 	long i;
 	int f, res;
 
-	for (f = 0; f < self->nr_files; f++)
-		for (i = 0; i < self->quota; i++) {
-			res = tpm2t_context_load(self->fd[f], &self->ctx,
-						 &handle);
+	for (f = 0; f < nr; f++)
+		for (i = 0; i < per_file; i++) {
+			res = tpm2t_context_load(fd[f], ctx, &handle);
 			if (res)
 				return res;
 		}
 	return 0;
 }
 
-/* The contexts the files keep, in bytes */
-static long contexts_bytes(FIXTURE_DATA(memcg) *self)
-{
-	return self->nr_files * self->quota * (long)self->ctx.len;
-}
-
 /*
- * The opener's cgroup paid for the contexts: memory.current grew from
- * @before to @during by about their bytes.
+ * The opener's cgroup paid for @bytes of contexts: memory.current grew
+ * from @before to @during by at least that, less @slack.
  */
-#define ASSERT_CHARGED(self, before, during) do {			\
-	long __grown = (during) - (before);				\
+#define ASSERT_CHARGED(bytes, slack, before, during) do {		\
+	long __bytes = (bytes), __grown = (during) - (before);		\
 									\
 	TH_LOG("opener's memory.current grew by %ld bytes for %ld"	\
-	       " bytes of contexts", __grown, contexts_bytes(self));	\
-	ASSERT_LE(contexts_bytes(self) - (self)->slack, __grown);	\
+	       " bytes of contexts", __grown, __bytes);			\
+	ASSERT_LE(__bytes - (slack), __grown);				\
 } while (0)
 
-/* ... and once the files are closed, it has the charge back */
-#define ASSERT_UNCHARGED(self, before) do {				\
+/* ... and once @fd's files are closed, it has the charge back */
+#define ASSERT_UNCHARGED(fd, slack, before) do {			\
 	long __left;							\
 									\
-	tpm2t_close_files((self)->fd, MAX_FILES);			\
+	tpm2t_close_files(fd, MAX_FILES);				\
 	__left = cg_memory_current(CG_OPENER) - (before);		\
 	TH_LOG("after close(): %ld bytes above", __left);		\
-	ASSERT_GE((self)->slack, __left);				\
+	ASSERT_GE(slack, __left);					\
 } while (0)
 
 /*
@@ -236,22 +231,23 @@ TEST_F_TIMEOUT(memcg, opener_pays_not_writer, 300)
 	struct tpm2t_census c;
 
 	ASSERT_EQ(0, cg_join(CG_OPENER));
-	ASSERT_EQ(0, open_files(self, false));
+	ASSERT_EQ(0, open_files(self->fd, self->nr_files, false));
 	ASSERT_EQ(0, cg_join(CG_WRITER));
 
 	opener0 = cg_memory_current(CG_OPENER);
 	writer0 = cg_memory_current(CG_WRITER);
 	ASSERT_LE(0, opener0);
 	ASSERT_LE(0, writer0);
-	ASSERT_TPM_OK(fill_files(self));
+	ASSERT_TPM_OK(fill_files(self->fd, self->nr_files, self->quota,
+				 &self->ctx));
 	opener1 = cg_memory_current(CG_OPENER);
 	writer1 = cg_memory_current(CG_WRITER);
 	ASSERT_ZERO_SLOTS(&c);
 
 	TH_LOG("writer's memory.current grew by %ld bytes", writer1 - writer0);
-	ASSERT_GT(contexts_bytes(self) / 2, writer1 - writer0);
-	ASSERT_CHARGED(self, opener0, opener1);
-	ASSERT_UNCHARGED(self, opener0);
+	ASSERT_GT(self->bytes / 2, writer1 - writer0);
+	ASSERT_CHARGED(self->bytes, self->slack, opener0, opener1);
+	ASSERT_UNCHARGED(self->fd, self->slack, opener0);
 }
 
 /*
@@ -264,16 +260,17 @@ TEST_F_TIMEOUT(memcg, opener_pays_for_nonblocking_files, 300)
 	struct tpm2t_census c;
 
 	ASSERT_EQ(0, cg_join(CG_OPENER));
-	ASSERT_EQ(0, open_files(self, true));
+	ASSERT_EQ(0, open_files(self->fd, self->nr_files, true));
 
 	opener0 = cg_memory_current(CG_OPENER);
 	ASSERT_LE(0, opener0);
-	ASSERT_TPM_OK(fill_files(self));
+	ASSERT_TPM_OK(fill_files(self->fd, self->nr_files, self->quota,
+				 &self->ctx));
 	opener1 = cg_memory_current(CG_OPENER);
 	ASSERT_ZERO_SLOTS(&c);
 
-	ASSERT_CHARGED(self, opener0, opener1);
-	ASSERT_UNCHARGED(self, opener0);
+	ASSERT_CHARGED(self->bytes, self->slack, opener0, opener1);
+	ASSERT_UNCHARGED(self->fd, self->slack, opener0);
 }
 
 TEST_HARNESS_MAIN
