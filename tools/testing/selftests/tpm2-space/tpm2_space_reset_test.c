@@ -125,7 +125,7 @@ static int swtpm_plug_once(struct swtpm_vtpm *v)
 	v->vtpm.server = swtpm_start(v, v->vtpm.proxy);
 	if (v->vtpm.server < 0)
 		return -errno;
-	return tpm2t_wait_path(v->vtpm.rm_path, true) ? 0 : -ETIMEDOUT;
+	return tpm2t_vtpm_wait_registered(&v->vtpm);
 }
 
 static void swtpm_unplug(struct swtpm_vtpm *v)
@@ -139,7 +139,7 @@ static void swtpm_unplug(struct swtpm_vtpm *v)
 /*
  * Under TCG the guest's swtpm may miss the deadline of a command the
  * kernel sends while it registers the chip (Startup has 750 ms), and the
- * chip is not registered then: plug again, a few times.
+ * driver gives up on the chip then: plug again, a few times.
  */
 static int swtpm_plug(struct swtpm_vtpm *v)
 {
@@ -152,7 +152,7 @@ static int swtpm_plug(struct swtpm_vtpm *v)
 	rc = swtpm_manufacture(v);
 	while (!rc) {
 		rc = swtpm_plug_once(v);
-		if (rc != -ETIMEDOUT || ++tries == 5)
+		if (rc != -ECONNREFUSED || ++tries == 5)
 			break;
 		swtpm_unplug(v);
 		rc = 0;

@@ -314,6 +314,29 @@ int tpm2t_vtpm_create(struct tpm2t_vtpm *v)
 	return 0;
 }
 
+/*
+ * Registration sends the chip a dozen commands; under TCG with the debug
+ * kernel, on a loaded host, that has taken longer than 10 s. A chip the
+ * driver gave up on is no longer opened on the proxy's side, which poll()
+ * reports as a hang-up: only that is worth a new try.
+ */
+int tpm2t_vtpm_wait_registered(const struct tpm2t_vtpm *v)
+{
+	struct pollfd p = { .fd = v->proxy };
+	long deadline = tpm2t_now_ms() + TPM2T_VTPM_REGISTER_MS;
+
+	while (access(v->rm_path, F_OK)) {
+		if (poll(&p, 1, 0) < 0)
+			return -errno;
+		if (p.revents & POLLHUP)
+			return -ECONNREFUSED;
+		if (tpm2t_now_ms() > deadline)
+			return -ETIMEDOUT;
+		tpm2t_sleep_ms(10);
+	}
+	return 0;
+}
+
 int tpm2t_vtpm_plug(struct tpm2t_vtpm *v)
 {
 	int rc = tpm2t_vtpm_create(v);
@@ -328,7 +351,7 @@ int tpm2t_vtpm_plug(struct tpm2t_vtpm *v)
 	}
 	if (!v->server)
 		_exit(tpm2t_serve_vtpm(v->proxy));
-	return tpm2t_wait_path(v->rm_path, true) ? 0 : -ETIMEDOUT;
+	return tpm2t_vtpm_wait_registered(v);
 }
 
 /*

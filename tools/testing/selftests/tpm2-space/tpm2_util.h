@@ -219,6 +219,14 @@ struct tpm2t_vtpm {
 int tpm2t_vtpm_create(struct tpm2t_vtpm *v);
 
 /*
+ * Wait for @v's chip to register: 0 once its /dev/tpmrmN exists,
+ * -ECONNREFUSED when the driver gave up on it (the proxy hangs up then),
+ * -ETIMEDOUT after TPM2T_VTPM_REGISTER_MS.
+ */
+#define TPM2T_VTPM_REGISTER_MS	120000
+int tpm2t_vtpm_wait_registered(const struct tpm2t_vtpm *v);
+
+/*
  * Create a vTPM, fork its server and wait for its /dev/tpmrmN.  Returns 0
  * or -errno.  Unplug with kill(server), then close(proxy).
  */
