@@ -31,6 +31,7 @@ PACKAGES=(
 	swtpm-tools:swtpm_setup
 	tpm2-tools:tpm2
 	libtss2-tcti-device0:
+	python3-tpm2-pytss:/usr/lib/python3/dist-packages/tpm2_pytss/__init__.py
 	busybox-static:/bin/busybox
 	clang-14:clang-14
 	libclang-rt-14-dev:
