@@ -93,9 +93,9 @@ SELFTESTS := $(ABS_BUILD)/selftests
 KUNIT_OUT := $(ABS_BUILD)/kunit
 UPSTREAM_BZIMAGE := $(ABS_BUILD)/obj-$(patsubst ours%,upstream%,$(VARIANT))/arch/x86/boot/bzImage
 
-.PHONY: all deps tree base kernel selftests kunit lint check check-controls \
-	check-modules check-distro htmldocs run shell series stack-open \
-	stack-save stack-fold bench bench-native fuzz clean
+.PHONY: all deps tree base kernel selftests kunit lint check check-guest \
+	check-controls check-modules check-distro htmldocs run shell series \
+	stack-open stack-save stack-fold bench bench-native fuzz clean
 
 all: kernel
 
@@ -147,6 +147,13 @@ endif
 		--repo $(CURDIR) --lint-out $(ABS_BUILD)/obj-lint \
 		--vm-append "$(VM_APPEND)" \
 		$(if $(CHECK_HMAC_KERNEL),--hmac-kernel $(CHECK_HMAC_KERNEL))
+
+# The guest suites alone (check.sh --guest-only), e.g. KDEBUG=1 after a
+# plain make check has run lint, KUnit (with KASAN too) and the fuzzers
+check-guest: kernel selftests
+	@$(TOOLS)/check.sh --guest-only --rm $(RM_NAME) --kernel $(BZIMAGE) \
+		--src $(OURS) --base $(BASE) --selftests $(SELFTESTS) \
+		--logs $(ABS_BUILD)/logs-$(VARIANT) --vm-append "$(VM_APPEND)"
 
 # The debug kernel's detectors, each tripped on purpose once (check.sh
 # --controls): the kernel log check must fail on every one of them.

@@ -14,6 +14,9 @@
 #      sessions on that kernel (CONFIG_TCG_TPM2_HMAC), where it runs.
 #   3. Count KTAP results, with one parser for every suite (count_ktap).
 #
+# With --guest-only, step 2 alone (make check-guest): for a debug-kernel
+# run whose lint, KUnit and fuzzers the plain make check already ran.
+#
 # Every leaf result counts once: a test case, not the program around it.
 # A parent that failed although none of its cases did (a crash, a
 # timeout, a bad exit status) counts one failure, and so do results that
@@ -25,7 +28,7 @@ set -u
 
 here=$(dirname "$(readlink -f "$0")")
 rm_name=ours kernel= src= base= selftests= kunit_out= logs= kunit_only=0
-repo= lint_out= controls= modinst= vm_append= hmac_kernel=
+repo= lint_out= controls= modinst= vm_append= hmac_kernel= guest_only=0
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
 	--repo) repo=$2; shift 2 ;;
 	--lint-out) lint_out=$2; shift 2 ;;
 	--kunit-only) kunit_only=1; shift ;;
+	--guest-only) guest_only=1; shift ;;
 	--controls) controls=$2; shift 2 ;;
 	--modules) modinst=$2; shift 2 ;;
 	--vm-append) vm_append=$2; shift 2 ;;
@@ -424,7 +428,9 @@ elif [ -n "$modinst" ]; then
 	echo "check: modules from $modinst on $kernel"
 	run_boot modules 900 "$here/modules-guest.sh" "$modinst" "$selftests"
 else
-	if [ "$rm_name" = ours ]; then
+	if [ $guest_only = 1 ]; then
+		echo "check: lint, KUnit and fuzzing skipped (--guest-only)"
+	elif [ "$rm_name" = ours ]; then
 		run_suite lint ktap_verdict lint \
 			"$here/lint.sh" "$repo" "$src" "$lint_out"
 		kunit
