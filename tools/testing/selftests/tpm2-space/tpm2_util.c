@@ -315,10 +315,11 @@ int tpm2t_vtpm_create(struct tpm2t_vtpm *v)
 }
 
 /*
- * Registration sends the chip a dozen commands; under TCG with the debug
- * kernel, on a loaded host, that has taken longer than 10 s. A chip the
- * driver gave up on is no longer opened on the proxy's side, which poll()
- * reports as a hang-up: only that is worth a new try.
+ * Registration sends the chip a dozen commands, each within the driver's
+ * deadline for it; under TCG with the debug kernel on a loaded host they
+ * may take a while in all. A chip the driver gave up on is no longer
+ * opened on the proxy's side, which poll() reports as a hang-up: that
+ * ends the wait at once.
  */
 int tpm2t_vtpm_wait_registered(const struct tpm2t_vtpm *v)
 {
