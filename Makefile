@@ -137,23 +137,23 @@ ifeq ($(UPSTREAM)$(KDEBUG)$(HMAC)$(MODULES),0000)
 CHECK_HMAC_KERNEL := $(ABS_BUILD)/obj-ours-hmac/arch/x86/boot/bzImage
 endif
 
+# What the guest suites of make check and make check-guest need
+CHECK_GUEST_ARGS = --rm $(RM_NAME) --kernel $(BZIMAGE) --src $(OURS) \
+	--base $(BASE) --selftests $(SELFTESTS) \
+	--logs $(ABS_BUILD)/logs-$(VARIANT) --vm-append "$(VM_APPEND)"
+
 check: kernel selftests
 ifdef CHECK_HMAC_KERNEL
 	@$(MAKE) -s HMAC=1 kernel
 endif
-	@$(TOOLS)/check.sh --rm $(RM_NAME) --kernel $(BZIMAGE) --src $(OURS) \
-		--base $(BASE) --selftests $(SELFTESTS) \
-		--kunit-out $(KUNIT_OUT) --logs $(ABS_BUILD)/logs-$(VARIANT) \
+	@$(TOOLS)/check.sh $(CHECK_GUEST_ARGS) --kunit-out $(KUNIT_OUT) \
 		--repo $(CURDIR) --lint-out $(ABS_BUILD)/obj-lint \
-		--vm-append "$(VM_APPEND)" \
 		$(if $(CHECK_HMAC_KERNEL),--hmac-kernel $(CHECK_HMAC_KERNEL))
 
 # The guest suites alone (check.sh --guest-only), e.g. KDEBUG=1 after a
 # plain make check has run lint, KUnit (with KASAN too) and the fuzzers
 check-guest: kernel selftests
-	@$(TOOLS)/check.sh --guest-only --rm $(RM_NAME) --kernel $(BZIMAGE) \
-		--src $(OURS) --base $(BASE) --selftests $(SELFTESTS) \
-		--logs $(ABS_BUILD)/logs-$(VARIANT) --vm-append "$(VM_APPEND)"
+	@$(TOOLS)/check.sh --guest-only $(CHECK_GUEST_ARGS)
 
 # The debug kernel's detectors, each tripped on purpose once (check.sh
 # --controls): the kernel log check must fail on every one of them.

@@ -39,14 +39,14 @@ PACKAGES=(
 )
 
 # make bench only (install-deps.sh --bench): the peer resource manager, its
-# D-Bus, one client library for all, and the plots; and trace-cmd, to
-# watch the resource manager's trace events in the guest (tpm-space.rst)
+# D-Bus and the plots (tpm2-pytss, the one client library for all, is in
+# PACKAGES); and trace-cmd, to watch the resource manager's trace events
+# in the guest (tpm-space.rst)
 BENCH_PACKAGES=(
 	tpm2-abrmd:tpm2-abrmd
 	libtss2-tcti-tabrmd0:
 	dbus-daemon:dbus-daemon
 	dbus-session-bus-common:/usr/share/dbus-1/session.conf
-	python3-tpm2-pytss:
 	python3-matplotlib:
 	trace-cmd:trace-cmd
 )
