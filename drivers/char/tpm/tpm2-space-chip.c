@@ -13,10 +13,15 @@
 #include <kunit/visibility.h>
 #include <linux/debugfs.h>
 #include <linux/jiffies.h>
+#include <linux/lockdep.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/user_namespace.h>
 #include "tpm2-space.h"
+
+/* Conservative values for a TPM that does not report its own. */
+#define TPM2_RM_DEFAULT_GAP_MAX		0xFF
+#define TPM2_RM_DEFAULT_ACTIVE_MAX	64
 
 /* Numbers for the spaces in trace events; 0 is none */
 static atomic_t tpm2_rm_space_ids = ATOMIC_INIT(0);
@@ -92,14 +97,13 @@ void tpm2_rm_command_begin(struct tpm2_rm_chip *rm,
 void tpm2_rm_command_end(struct tpm2_rm_chip *rm, const u8 *rsp, size_t len,
 			 int err)
 {
+	const struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(rm);
 	const struct tpm_header *head = (const void *)rsp;
 	u32 rc = 0;
 
-	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (!err && rsp && len >= TPM_HEADER_SIZE)
 		rc = be32_to_cpu(head->return_code);
-	trace_tpm_space_command_end(rm->cause, rm->cmd.cc, rc, err,
-				    rm->cmd.rm_cmds);
+	trace_tpm_space_command_end(rm->cause, cmd->cc, rc, err, cmd->rm_cmds);
 	rm->cause = 0;
 }
 
@@ -119,6 +123,26 @@ int tpm2_rm_chip_alloc(struct tpm_chip *chip)
 	INIT_LIST_HEAD(&chip->rm->waiters);
 	chip->rm->chip = chip;
 	return 0;
+}
+
+/**
+ * tpm2_rm_read_limits() - read the TPM's session limits once
+ * @chip: the chip, with its ops held
+ */
+void tpm2_rm_read_limits(struct tpm_chip *chip)
+{
+	struct tpm2_rm_chip *rm = chip->rm;
+	u32 value;
+
+	lockdep_assert_held(&chip->tpm_mutex);
+	rm->gap_max = TPM2_RM_DEFAULT_GAP_MAX;
+	rm->active_max = TPM2_RM_DEFAULT_ACTIVE_MAX;
+	if (!tpm2_get_tpm_pt(chip, TPM2_PT_CONTEXT_GAP_MAX, &value, NULL) &&
+	    value)
+		rm->gap_max = value;
+	if (!tpm2_get_tpm_pt(chip, TPM2_PT_ACTIVE_SESSIONS_MAX, &value,
+			     NULL) && value)
+		rm->active_max = value;
 }
 
 /**

@@ -56,7 +56,7 @@ static int substitute_current_blob(struct tpm2_rm_session *sess, u8 *buf,
 static int prepare_flush(struct tpm_chip *chip, struct tpm_space *space,
 			 u8 *buf)
 {
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(chip->rm);
 	struct tpm2_rm_session *sess;
 	struct tpm2_rm_object *obj;
 	u32 h = cmd->handle[0];
@@ -91,7 +91,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 				struct tpm_space *space, u8 *buf)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
-	struct tpm2_rm_cmd *cmd = &rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(rm);
 	const u32 refused = TPM2_RM_LAYER | TPM2_RC_HANDLE | TPM2_RC_FMT1_P |
 			    (1 << TPM2_RC_FMT1_N_SHIFT);
 	struct tpm2_rm_session *sess;
@@ -150,7 +150,7 @@ static int prepare_context_load(struct tpm_chip *chip,
 static int prepare_context_save(struct tpm_chip *chip,
 				struct tpm_space *space, u8 *buf, size_t bufsiz)
 {
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(chip->rm);
 	struct tpm_header *head = (struct tpm_header *)buf;
 	struct tpm2_rm_object *obj;
 	u32 len;
@@ -223,7 +223,7 @@ static int prepare_get_capability(struct tpm_chip *chip,
 				  size_t bufsiz)
 {
 	struct tpm2_cap_handles_rsp *rsp = (struct tpm2_cap_handles_rsp *)buf;
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(chip->rm);
 	unsigned int i, n, first, max, out;
 	u32 cap, property, count, *handles;
 	enum tpm2_mso_type type;
@@ -281,7 +281,7 @@ static int prepare_get_capability(struct tpm_chip *chip,
 int tpm2_rm_emulate(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		    size_t bufsiz)
 {
-	switch (chip->rm->cmd.cc) {
+	switch (tpm2_rm_cmd_in_flight(chip->rm)->cc) {
 	case TPM2_CC_FLUSH_CONTEXT:
 		return prepare_flush(chip, space, buf);
 	case TPM2_CC_CONTEXT_LOAD:

@@ -68,13 +68,12 @@ EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_now);
  * Return: true if a command is in flight that names @sess, loads it or
  * created it.
  */
-bool tpm2_rm_in_use(const struct tpm2_rm_chip *rm,
+bool tpm2_rm_in_use(struct tpm2_rm_chip *rm,
 		    const struct tpm2_rm_session *sess)
 {
-	const struct tpm2_rm_cmd *cmd = &rm->cmd;
+	const struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(rm);
 	unsigned int ref;
 
-	lockdep_assert_held(&rm->chip->tpm_mutex);
 	if (!rm->space)
 		return false;
 	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
@@ -293,22 +292,6 @@ void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim)
 	tpm2_rm_flush(chip, victim->handle, TPM_SPACE_WHY_EVICT);
 	atomic_long_inc(&chip->rm->stats.evictions);
 	tpm2_rm_session_forget(chip->rm, victim);
-}
-
-/**
- * tpm2_rm_session_freed() - a session handle went back to the TPM
- * @rm: the chip's resource manager
- *
- * Wakes the first command waiting for a session handle, and only that one:
- * the others would find the handle taken, and resend for nothing.
- */
-void tpm2_rm_session_freed(struct tpm2_rm_chip *rm)
-{
-	lockdep_assert_held(&rm->chip->tpm_mutex);
-	if (list_empty(&rm->waiters))
-		return;
-	rm->spare++;
-	tpm2_rm_wake_head(rm, TPM2_RM_WAKE_FREED);
 }
 
 /**

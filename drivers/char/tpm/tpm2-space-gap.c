@@ -23,32 +23,8 @@
 #include <linux/lockdep.h>
 #include "tpm2-space.h"
 
-/* Conservative values for a TPM that does not report its own. */
-#define TPM2_RM_DEFAULT_GAP_MAX		0xFF
-#define TPM2_RM_DEFAULT_ACTIVE_MAX	64
-
 /* Re-gaps a command may cost before its response goes back. */
 #define TPM2_RM_MAX_REGAPS		4
-
-/**
- * tpm2_rm_read_limits() - read the TPM's session limits once
- * @chip: the chip, with its ops held
- */
-void tpm2_rm_read_limits(struct tpm_chip *chip)
-{
-	struct tpm2_rm_chip *rm = chip->rm;
-	u32 value;
-
-	lockdep_assert_held(&chip->tpm_mutex);
-	rm->gap_max = TPM2_RM_DEFAULT_GAP_MAX;
-	rm->active_max = TPM2_RM_DEFAULT_ACTIVE_MAX;
-	if (!tpm2_get_tpm_pt(chip, TPM2_PT_CONTEXT_GAP_MAX, &value, NULL) &&
-	    value)
-		rm->gap_max = value;
-	if (!tpm2_get_tpm_pt(chip, TPM2_PT_ACTIVE_SESSIONS_MAX, &value,
-			     NULL) && value)
-		rm->active_max = value;
-}
 
 /**
  * tpm2_rm_saved() - note a session's new saved context

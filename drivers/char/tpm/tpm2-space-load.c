@@ -60,7 +60,7 @@ void tpm2_rm_drop_object(struct tpm2_rm_cmd *cmd, struct tpm_space *space,
 void tpm2_rm_drop_session(struct tpm2_rm_chip *rm,
 			  struct tpm2_rm_session *sess)
 {
-	cmd_forget_session(&rm->cmd, sess);
+	cmd_forget_session(tpm2_rm_cmd_in_flight(rm), sess);
 	tpm2_rm_session_del(rm, sess);
 }
 
@@ -225,7 +225,7 @@ static u32 refuse_session(struct tpm2_rm_chip *rm,
  */
 static int resolve_names(struct tpm_chip *chip, struct tpm_space *space)
 {
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(chip->rm);
 	struct tpm2_rm_session *sess;
 	struct tpm2_rm_object *obj;
 	unsigned int i;
@@ -276,7 +276,7 @@ static int resolve_names(struct tpm_chip *chip, struct tpm_space *space)
  */
 static int load_named(struct tpm_chip *chip, u8 *buf)
 {
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(chip->rm);
 	unsigned int i;
 	u32 rc;
 
@@ -316,7 +316,7 @@ static int load_named(struct tpm_chip *chip, u8 *buf)
 static int prepare_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 			      const u8 *buf)
 {
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(chip->rm);
 	const u8 *blob = buf + cmd->param_off;
 	int len;
 
@@ -376,7 +376,7 @@ static int keep_for_resend(struct tpm2_rm_cmd *cmd, const u8 *buf)
  */
 int tpm2_rm_load_cmd(struct tpm_chip *chip, struct tpm_space *space, u8 *buf)
 {
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(chip->rm);
 	int rc;
 
 	lockdep_assert_held(&chip->tpm_mutex);

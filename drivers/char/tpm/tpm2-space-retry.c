@@ -89,18 +89,23 @@ static void wake_waiter(struct tpm_space *space, unsigned int why)
 }
 
 /**
- * tpm2_rm_wake_head() - wake the command first in line, and only that one
- * @rm: the chip's resource manager, with chip->tpm_mutex held
- * @why: TPM2_RM_WAKE_FREED or TPM2_RM_WAKE_HEAD
+ * tpm2_rm_session_freed() - a session handle went back to the TPM
+ * @rm: the chip's resource manager
+ *
+ * Wakes the first command waiting for a session handle, and only that one:
+ * the others would find the handle taken, and resend for nothing.
  */
-void tpm2_rm_wake_head(struct tpm2_rm_chip *rm, unsigned int why)
+void tpm2_rm_session_freed(struct tpm2_rm_chip *rm)
 {
 	struct tpm_space *head;
 
 	lockdep_assert_held(&rm->chip->tpm_mutex);
+	if (list_empty(&rm->waiters))
+		return;
+	rm->spare++;
 	head = first_waiter(rm, tpm2_rm_now());
 	if (head)
-		wake_waiter(head, why);
+		wake_waiter(head, TPM2_RM_WAKE_FREED);
 }
 
 /*
@@ -176,7 +181,7 @@ static bool start_waiting(struct tpm_chip *chip, struct tpm_space *space,
 			  u8 *buf)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
-	struct tpm2_rm_cmd *cmd = &rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(rm);
 	unsigned long now = tpm2_rm_now();
 
 	lockdep_assert_held(&chip->tpm_mutex);
@@ -243,7 +248,7 @@ int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		  size_t *len)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
-	struct tpm2_rm_cmd *cmd = &rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(rm);
 	unsigned int resends;
 	ssize_t n;
 	int rc;

@@ -24,7 +24,7 @@ static void sent(struct tpm_chip *chip, atomic_long_t *counter,
 	struct tpm2_rm_chip *rm = chip->rm;
 
 	atomic_long_inc(counter);
-	rm->cmd.rm_cmds++;
+	tpm2_rm_cmd_in_flight(rm)->rm_cmds++;
 	trace_tpm_space_context(rm->cause, op, handle, why, rc);
 }
 

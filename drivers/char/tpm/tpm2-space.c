@@ -60,7 +60,7 @@ static int prepare(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		   size_t bufsiz)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
-	struct tpm2_rm_cmd *cmd = &rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(rm);
 	int answer_len;
 	int rc;
 
@@ -127,7 +127,7 @@ static u32 commit_new_handle(struct tpm_chip *chip, struct tpm_space *space,
 			     u8 *buf)
 {
 	struct tpm2_rm_chip *rm = chip->rm;
-	struct tpm2_rm_cmd *cmd = &rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(rm);
 	u32 h = tpm2_handle_at(buf, 0);
 	struct tpm2_rm_object *obj;
 	struct tpm2_rm_session *sess;
@@ -216,7 +216,7 @@ static void commit_client_save(struct tpm_chip *chip,
 static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
 			   const u8 *buf, size_t len)
 {
-	struct tpm2_rm_cmd *cmd = &chip->rm->cmd;
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(chip->rm);
 	struct tpm2_rm_session *sess;
 	struct tpm2_rm_object *obj;
 	bool freed = false;
@@ -250,6 +250,16 @@ static void commit_success(struct tpm_chip *chip, struct tpm_space *space,
 	}
 }
 
+/* The command is over, answered or failed: the next one starts afresh */
+static void no_command_in_flight(struct tpm2_rm_chip *rm)
+{
+	struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(rm);
+
+	kfree(cmd->resend);
+	cmd->resend = NULL;
+	rm->space = NULL;
+}
+
 /**
  * tpm2_commit_space() - map the response and unload what was loaded
  * @chip: the chip, with its ops held
@@ -271,6 +281,7 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 	struct tpm2_rm_chip *rm = chip->rm;
 	struct tpm_header *head = buf;
 	u32 rc = TPM2_RC_FAILURE;
+	struct tpm2_rm_cmd *cmd;
 	int ret;
 
 	lockdep_assert_held(&chip->tpm_mutex);
@@ -278,6 +289,7 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 		tpm2_rm_outside_commit(rm, buf, *bufsiz);
 		return 0;
 	}
+	cmd = tpm2_rm_cmd_in_flight(rm);
 	ret = tpm2_rm_retry(chip, space, buf, bufsiz);
 	if (ret == -EAGAIN)
 		goto out;
@@ -288,20 +300,18 @@ int tpm2_commit_space(struct tpm_chip *chip, struct tpm_space *space,
 		 * The TPM ran the command, and ended the sessions it ended,
 		 * whatever the client is told.
 		 */
-		if ((rm->cmd.attrs & BIT(TPM2_CC_ATTR_RHANDLE)) &&
+		if ((cmd->attrs & BIT(TPM2_CC_ATTR_RHANDLE)) &&
 		    *bufsiz >= TPM_HEADER_SIZE + 4)
-			rm->cmd.rm_rc = commit_new_handle(chip, space, buf);
+			cmd->rm_rc = commit_new_handle(chip, space, buf);
 		commit_success(chip, space, buf, *bufsiz);
 	}
-	tpm2_rm_unload_cmd(chip, &rm->cmd);
-	if (rm->cmd.rm_rc)
-		*bufsiz = tpm2_rm_reply(chip, buf, rm->cmd.rm_rc);
+	tpm2_rm_unload_cmd(chip, cmd);
+	if (cmd->rm_rc)
+		*bufsiz = tpm2_rm_reply(chip, buf, cmd->rm_rc);
 	tpm2_rm_regap_due(chip);
 out:
 	tpm2_rm_command_end(rm, buf, *bufsiz, ret);
-	kfree(rm->cmd.resend);
-	rm->cmd.resend = NULL;
-	rm->space = NULL;
+	no_command_in_flight(rm);
 	return ret;
 }
 
@@ -316,13 +326,11 @@ void tpm2_flush_space(struct tpm_chip *chip)
 	lockdep_assert_held(&chip->tpm_mutex);
 	if (!rm || !rm->space)
 		return;
-	tpm2_rm_unload_cmd(chip, &rm->cmd);
+	tpm2_rm_unload_cmd(chip, tpm2_rm_cmd_in_flight(rm));
 	tpm2_rm_stop_waiting(rm, rm->space);
 	/* the transmission failed; its error is the caller's to give */
 	tpm2_rm_command_end(rm, NULL, 0, -EIO);
-	kfree(rm->cmd.resend);
-	rm->cmd.resend = NULL;
-	rm->space = NULL;
+	no_command_in_flight(rm);
 }
 
 /* Returns the space's sessions to the TPM, keeping client-saved ones. */

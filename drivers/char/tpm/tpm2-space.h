@@ -16,6 +16,7 @@
 #define __TPM2_SPACE_H__
 
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
@@ -301,6 +302,16 @@ struct tpm2_rm_chip {
 	struct tpm_chip *chip;
 };
 
+/*
+ * The command in flight. It is valid only while chip->tpm_mutex is held,
+ * so it is reached only through here.
+ */
+static inline struct tpm2_rm_cmd *tpm2_rm_cmd_in_flight(struct tpm2_rm_chip *rm)
+{
+	lockdep_assert_held(&rm->chip->tpm_mutex);
+	return &rm->cmd;
+}
+
 /* tpm2-space-parse.c */
 int tpm2_rm_parse(struct tpm_chip *chip, const u8 *buf, size_t bufsiz,
 		  struct tpm2_rm_cmd *cmd);
@@ -365,7 +376,7 @@ static inline void tpm2_rm_walk_step(void)
 }
 #endif
 
-/* tpm2-space-chip.c: trace events */
+/* tpm2-space-chip.c */
 u32 tpm2_rm_new_space_id(void);
 bool tpm2_rm_over_quota(const struct tpm_space *space,
 			enum tpm_space_quota what);
@@ -374,6 +385,7 @@ void tpm2_rm_command_begin(struct tpm2_rm_chip *rm,
 			   size_t len);
 void tpm2_rm_command_end(struct tpm2_rm_chip *rm, const u8 *rsp, size_t len,
 			 int err);
+void tpm2_rm_read_limits(struct tpm_chip *chip);
 
 /* tpm2-space-swap.c */
 int tpm2_rm_load(struct tpm_chip *chip, const u8 *blob, u16 len, u32 *handle,
@@ -402,12 +414,11 @@ extern unsigned int tpm2_space_session_grace_ms;
 extern unsigned int tpm2_space_session_wait_ms;
 
 unsigned long tpm2_rm_now(void);
-bool tpm2_rm_in_use(const struct tpm2_rm_chip *rm,
+bool tpm2_rm_in_use(struct tpm2_rm_chip *rm,
 		    const struct tpm2_rm_session *sess);
 struct tpm2_rm_session *tpm2_rm_pick_victim(struct tpm2_rm_chip *rm,
 					    unsigned long now);
 void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim);
-void tpm2_rm_session_freed(struct tpm2_rm_chip *rm);
 unsigned long tpm2_rm_next_victim_time(struct tpm2_rm_chip *rm,
 				       unsigned long now, unsigned long limit);
 
@@ -421,7 +432,6 @@ void tpm2_rm_outside_commit(struct tpm2_rm_chip *rm, const u8 *buf,
 			    size_t len);
 
 /* tpm2-space-gap.c */
-void tpm2_rm_read_limits(struct tpm_chip *chip);
 void tpm2_rm_saved(struct tpm2_rm_chip *rm, struct tpm2_rm_session *sess);
 struct tpm2_rm_session *tpm2_rm_oldest_saved(struct tpm2_rm_chip *rm);
 bool tpm2_rm_gap_due(struct tpm2_rm_chip *rm);
@@ -437,7 +447,7 @@ void tpm2_rm_regap_due(struct tpm_chip *chip);
 #define TPM2_RM_WAKE_HEAD	BIT(1)	/* first in line now: may evict */
 #define TPM2_RM_WAKE_STOP	BIT(2)	/* the file closes, or the chip goes */
 
-void tpm2_rm_wake_head(struct tpm2_rm_chip *rm, unsigned int why);
+void tpm2_rm_session_freed(struct tpm2_rm_chip *rm);
 void tpm2_rm_stop_waiting(struct tpm2_rm_chip *rm, struct tpm_space *space);
 int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		  size_t *len);
