@@ -38,34 +38,6 @@ u32 tpm2_rm_new_space_id(void)
 }
 
 /**
- * tpm2_rm_over_quota() - would one more object or session break the quota?
- * @space: the space
- * @what: objects or sessions
- *
- * A refusal is traced.
- *
- * Return: true if the space holds its space_max_objects or
- * space_max_sessions already.
- */
-bool tpm2_rm_over_quota(const struct tpm_space *space,
-			enum tpm_space_quota what)
-{
-	unsigned int held, limit;
-
-	if (what == TPM_SPACE_QUOTA_OBJECTS) {
-		held = space->nr_objects;
-		limit = READ_ONCE(tpm2_space_max_objects);
-	} else {
-		held = space->nr_sessions;
-		limit = READ_ONCE(tpm2_space_max_sessions);
-	}
-	if (held < limit)
-		return false;
-	trace_tpm_space_quota(space->id, what, held, limit);
-	return true;
-}
-
-/**
  * tpm2_rm_command_begin() - a client command enters its space
  * @rm: the chip's resource manager
  * @space: the space

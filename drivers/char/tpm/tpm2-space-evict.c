@@ -22,7 +22,6 @@
  * tpm2-space-retry.c; tpm2_rm_session_freed() wakes the first in line.
  */
 
-#include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 #include <linux/jiffies.h>
 #include <linux/lockdep.h>
@@ -36,51 +35,6 @@ module_param_named(space_session_grace_ms, tpm2_space_session_grace_ms, uint,
 		   0644);
 MODULE_PARM_DESC(space_session_grace_ms,
 		 "Idle time after which a saved session may be evicted to make room for another (default 2000)");
-
-unsigned int tpm2_space_session_wait_ms = 5000;
-EXPORT_SYMBOL_IF_KUNIT(tpm2_space_session_wait_ms);
-module_param_named(space_session_wait_ms, tpm2_space_session_wait_ms, uint,
-		   0644);
-MODULE_PARM_DESC(space_session_wait_ms,
-		 "Longest a command waits for a session handle (default 5000)");
-
-/**
- * tpm2_rm_now() - the clock that session idle times are measured on
- *
- * It is jiffies. A KUnit test redirects it (kunit_activate_static_stub())
- * to age sessions without sleeping; outside a test the redirection costs a
- * static branch, and nothing at all without CONFIG_KUNIT.
- *
- * Return: the current time in jiffies.
- */
-unsigned long tpm2_rm_now(void)
-{
-	KUNIT_STATIC_STUB_REDIRECT(tpm2_rm_now);
-	return jiffies;
-}
-EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_now);
-
-/**
- * tpm2_rm_in_use() - does the command in flight use this session?
- * @rm: the chip's resource manager
- * @sess: a session
- *
- * Return: true if a command is in flight that names @sess, loads it or
- * created it.
- */
-bool tpm2_rm_in_use(struct tpm2_rm_chip *rm,
-		    const struct tpm2_rm_session *sess)
-{
-	const struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(rm);
-	unsigned int ref;
-
-	if (!rm->space)
-		return false;
-	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
-		if (cmd->sess[ref] == sess)
-			return true;
-	return false;
-}
 
 static unsigned long grace(void)
 {

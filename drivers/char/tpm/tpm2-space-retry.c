@@ -8,8 +8,9 @@
  *    (tpm2-space-gap.c);
  *  - TPM_RC_SESSION_HANDLES: an idle saved session is evicted
  *    (tpm2-space-evict.c). When none qualifies yet, the command waits
- *    without the chip, in line with other such commands, until a session
- *    is given back or ages past the grace period, and runs again.
+ *    without the chip, in line with other such commands
+ *    (tpm2-space-line.c), until a session is given back or ages past the
+ *    grace period, and runs again.
  * The command is then sent again, unchanged.
  *
  * TPM_RC_SESSION_MEMORY is different: it counts loaded sessions, and
@@ -49,111 +50,13 @@ static void restore_command(struct tpm2_rm_cmd *cmd, u8 *buf)
 			tpm2_set_handle_at(buf, i, cmd->obj[i]->phandle);
 }
 
-static bool is_waiting(struct tpm_space *space)
-{
-	return !list_empty(&space->wait_node);
-}
-
-static bool time_is_up(struct tpm_space *space, unsigned long now)
-{
-	return !time_before(now, space->wait_deadline);
-}
-
-/*
- * The first waiter whose time is not up. One whose time is up gets the
- * TPM's answer when it wakes, so it must not keep the others waiting.
- */
-static struct tpm_space *first_waiter(struct tpm2_rm_chip *rm,
-				      unsigned long now)
-{
-	struct tpm_space *space;
-
-	list_for_each_entry(space, &rm->waiters, wait_node)
-		if (!time_is_up(space, now))
-			return space;
-	return NULL;
-}
-
-/* Whether @space is to be served next: first waiter, or nobody waits. */
-static bool is_first_waiter(struct tpm2_rm_chip *rm, struct tpm_space *space)
-{
-	struct tpm_space *head = first_waiter(rm, tpm2_rm_now());
-
-	return !head || head == space;
-}
-
-static void wake_waiter(struct tpm_space *space, unsigned int why)
-{
-	WRITE_ONCE(space->wait_wake, space->wait_wake | why);
-	wake_up_interruptible(&space->wait_wq);
-}
-
-/**
- * tpm2_rm_session_freed() - a session handle went back to the TPM
- * @rm: the chip's resource manager
- *
- * Wakes the first command waiting for a session handle, and only that one:
- * the others would find the handle taken, and resend for nothing.
- */
-void tpm2_rm_session_freed(struct tpm2_rm_chip *rm)
-{
-	struct tpm_space *head;
-
-	lockdep_assert_held(&rm->chip->tpm_mutex);
-	if (list_empty(&rm->waiters))
-		return;
-	rm->spare++;
-	head = first_waiter(rm, tpm2_rm_now());
-	if (head)
-		wake_waiter(head, TPM2_RM_WAKE_FREED);
-}
-
-/*
- * Takes @space out of the line. If it got its handle, that handle was one
- * of the spare ones. The next in line runs again if a handle is still
- * spare, else it may now evict, and must learn when.
- */
-static void stop_waiting(struct tpm2_rm_chip *rm, struct tpm_space *space,
-			 bool got_handle)
-{
-	unsigned long now = tpm2_rm_now();
-	struct tpm_space *head, *old_head;
-
-	lockdep_assert_held(&rm->chip->tpm_mutex);
-	if (!is_waiting(space))
-		return;
-	old_head = first_waiter(rm, now);
-	list_del_init(&space->wait_node);
-	if (got_handle && rm->spare)
-		rm->spare--;
-	head = first_waiter(rm, now);
-	if (!head) {
-		rm->spare = 0;
-		return;
-	}
-	if (rm->spare)
-		wake_waiter(head, TPM2_RM_WAKE_FREED);
-	else if (head != old_head)
-		wake_waiter(head, TPM2_RM_WAKE_HEAD);
-}
-
-/**
- * tpm2_rm_stop_waiting() - stop waiting for a session handle
- * @rm: the chip's resource manager
- * @space: a space, waiting or not
- */
-void tpm2_rm_stop_waiting(struct tpm2_rm_chip *rm, struct tpm_space *space)
-{
-	stop_waiting(rm, space, false);
-}
-
 /* Evicts a session for a command that found no free session handle. */
 static bool evict_for(struct tpm_chip *chip, struct tpm_space *space)
 {
 	struct tpm2_rm_session *victim;
 
 	/* waiting commands get the victims in the order they came */
-	if (!is_first_waiter(chip->rm, space))
+	if (!tpm2_rm_is_served_next(chip->rm, space))
 		return false;
 	victim = tpm2_rm_pick_victim(chip->rm, tpm2_rm_now());
 	if (!victim)
@@ -166,7 +69,7 @@ static bool evict_for(struct tpm_chip *chip, struct tpm_space *space)
 static unsigned long wake_time(struct tpm2_rm_chip *rm,
 			       struct tpm_space *space, unsigned long now)
 {
-	if (!is_first_waiter(rm, space))
+	if (!tpm2_rm_is_served_next(rm, space))
 		return space->wait_deadline;
 	return tpm2_rm_next_victim_time(rm, now, space->wait_deadline);
 }
@@ -185,14 +88,10 @@ static bool start_waiting(struct tpm_chip *chip, struct tpm_space *space,
 	unsigned long now = tpm2_rm_now();
 
 	lockdep_assert_held(&chip->tpm_mutex);
-	if (!is_waiting(space)) {
-		space->wait_deadline = now +
-			msecs_to_jiffies(READ_ONCE(tpm2_space_session_wait_ms));
-		list_add_tail(&space->wait_node, &rm->waiters);
-	}
+	tpm2_rm_join_line(rm, space, now);
 	/* the TPM has just said that no handle is spare */
 	rm->spare = 0;
-	if (time_is_up(space, now) || (space->wait_wake & TPM2_RM_WAKE_STOP))
+	if (tpm2_rm_wait_is_over(space, now) || (space->wait_wake & TPM2_RM_WAKE_STOP))
 		return false;
 
 	tpm2_rm_unload_cmd(chip, cmd);
@@ -260,7 +159,7 @@ int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		if (rc == -EAGAIN)
 			return rc;
 		if (rc < 0) {
-			stop_waiting(rm, space, false);
+			tpm2_rm_leave_line(rm, space, false);
 			return rc;
 		}
 		if (!rc)
@@ -269,12 +168,12 @@ int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		atomic_long_inc(&rm->stats.resends);
 		n = tpm_transmit(chip, buf, cmd->bufsiz);
 		if (n < 0) {
-			stop_waiting(rm, space, false);
+			tpm2_rm_leave_line(rm, space, false);
 			return n;
 		}
 		*len = n;
 	}
-	stop_waiting(rm, space, response_code(buf, *len) !=
+	tpm2_rm_leave_line(rm, space, response_code(buf, *len) !=
 			      TPM2_RC_SESSION_HANDLES);
 
 	if (response_code(buf, *len) == TPM2_RC_SESSION_MEMORY)
@@ -295,7 +194,7 @@ void tpm2_space_end_wait(struct tpm_chip *chip, struct tpm_space *space)
 	if (!space)
 		return;
 	mutex_lock(&chip->tpm_mutex);
-	tpm2_rm_stop_waiting(chip->rm, space);
+	tpm2_rm_leave_line(chip->rm, space, false);
 	mutex_unlock(&chip->tpm_mutex);
 }
 
@@ -312,7 +211,7 @@ void tpm2_space_stop_wait(struct tpm_chip *chip, struct tpm_space *space)
 	if (!space)
 		return;
 	mutex_lock(&chip->tpm_mutex);
-	wake_waiter(space, TPM2_RM_WAKE_STOP);
+	tpm2_rm_wake_waiter(space, TPM2_RM_WAKE_STOP);
 	mutex_unlock(&chip->tpm_mutex);
 }
 
@@ -326,7 +225,7 @@ void tpm2_rm_chip_gone(struct tpm_chip *chip)
 
 	mutex_lock(&chip->tpm_mutex);
 	list_for_each_entry(space, &chip->rm->waiters, wait_node)
-		wake_waiter(space, TPM2_RM_WAKE_STOP);
+		tpm2_rm_wake_waiter(space, TPM2_RM_WAKE_STOP);
 	mutex_unlock(&chip->tpm_mutex);
 }
 

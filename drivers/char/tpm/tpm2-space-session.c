@@ -12,10 +12,49 @@
 #include <kunit/visibility.h>
 #include <linux/bits.h>
 #include <linux/bug.h>
+#include <linux/jiffies.h>
 #include <linux/lockdep.h>
 #include <linux/slab.h>
 #include <kunit/static_stub.h>
 #include "tpm2-space.h"
+
+/**
+ * tpm2_rm_now() - the clock that session idle times are measured on
+ *
+ * It is jiffies. A KUnit test redirects it (kunit_activate_static_stub())
+ * to age sessions without sleeping; outside a test the redirection costs a
+ * static branch, and nothing at all without CONFIG_KUNIT.
+ *
+ * Return: the current time in jiffies.
+ */
+unsigned long tpm2_rm_now(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(tpm2_rm_now);
+	return jiffies;
+}
+EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_now);
+
+/**
+ * tpm2_rm_in_use() - does the command in flight use this session?
+ * @rm: the chip's resource manager
+ * @sess: a session
+ *
+ * Return: true if a command is in flight that names @sess, loads it or
+ * created it.
+ */
+bool tpm2_rm_in_use(struct tpm2_rm_chip *rm,
+		    const struct tpm2_rm_session *sess)
+{
+	const struct tpm2_rm_cmd *cmd = tpm2_rm_cmd_in_flight(rm);
+	unsigned int ref;
+
+	if (!rm->space)
+		return false;
+	for (ref = 0; ref < TPM2_RM_NR_REFS; ref++)
+		if (cmd->sess[ref] == sess)
+			return true;
+	return false;
+}
 
 /*
  * The moves a record may make. A session starts loaded, for the command

@@ -94,6 +94,34 @@ EXPORT_SYMBOL_IF_KUNIT(tpm2_rm_walk_steps);
 #endif
 
 /**
+ * tpm2_rm_over_quota() - would one more object or session break the quota?
+ * @space: the space
+ * @what: objects or sessions
+ *
+ * A refusal is traced.
+ *
+ * Return: true if the space holds its space_max_objects or
+ * space_max_sessions already.
+ */
+bool tpm2_rm_over_quota(const struct tpm_space *space,
+			enum tpm_space_quota what)
+{
+	unsigned int held, limit;
+
+	if (what == TPM_SPACE_QUOTA_OBJECTS) {
+		held = space->nr_objects;
+		limit = READ_ONCE(tpm2_space_max_objects);
+	} else {
+		held = space->nr_sessions;
+		limit = READ_ONCE(tpm2_space_max_sessions);
+	}
+	if (held < limit)
+		return false;
+	trace_tpm_space_quota(space->id, what, held, limit);
+	return true;
+}
+
+/**
  * tpm2_rm_object_find() - find a transient object of a space
  * @space: the space
  * @vhandle: the virtual handle its client knows the object by

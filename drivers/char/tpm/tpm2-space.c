@@ -116,7 +116,7 @@ int tpm2_prepare_space(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 	rc = prepare(chip, space, buf, bufsiz);
 	if (rc) {
 		/* a command waiting for a session handle that will not be sent */
-		tpm2_rm_stop_waiting(chip->rm, space);
+		tpm2_rm_leave_line(chip->rm, space, false);
 		tpm2_rm_command_end(chip->rm, buf, max(rc, 0), min(rc, 0));
 	}
 	return rc;
@@ -327,7 +327,7 @@ void tpm2_flush_space(struct tpm_chip *chip)
 	if (!rm || !rm->space)
 		return;
 	tpm2_rm_unload_cmd(chip, tpm2_rm_cmd_in_flight(rm));
-	tpm2_rm_stop_waiting(rm, rm->space);
+	tpm2_rm_leave_line(rm, rm->space, false);
 	/* the transmission failed; its error is the caller's to give */
 	tpm2_rm_command_end(rm, NULL, 0, -EIO);
 	no_command_in_flight(rm);
@@ -400,7 +400,7 @@ void tpm2_del_space(struct tpm_chip *chip, struct tpm_space *space)
 	struct tpm2_rm_session *sess, *stmp;
 
 	if (!tpm_try_get_ops(chip)) {
-		tpm2_rm_stop_waiting(chip->rm, space);
+		tpm2_rm_leave_line(chip->rm, space, false);
 		chip->rm->cause = space->id;
 		release_sessions(chip, space);
 		chip->rm->cause = 0;
@@ -408,7 +408,7 @@ void tpm2_del_space(struct tpm_chip *chip, struct tpm_space *space)
 		tpm_put_ops(chip);
 	} else if (!chip_is_gone(chip)) {
 		mutex_lock(&chip->tpm_mutex);
-		tpm2_rm_stop_waiting(chip->rm, space);
+		tpm2_rm_leave_line(chip->rm, space, false);
 		keep_for_flush(chip, space);
 		mutex_unlock(&chip->tpm_mutex);
 	} else {

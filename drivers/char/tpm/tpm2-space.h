@@ -337,8 +337,13 @@ struct tpm2_rm_session *tpm2_rm_session_find(struct tpm_space *space,
 					     u32 handle);
 struct tpm2_rm_session *tpm2_rm_session_lookup(struct tpm2_rm_chip *rm,
 					       u32 handle);
+bool tpm2_rm_over_quota(const struct tpm_space *space,
+			enum tpm_space_quota what);
 
 /* tpm2-space-session.c */
+unsigned long tpm2_rm_now(void);
+bool tpm2_rm_in_use(struct tpm2_rm_chip *rm,
+		    const struct tpm2_rm_session *sess);
 void tpm2_rm_illegal_move(const struct tpm2_rm_session *sess,
 			  enum tpm2_rm_session_state new);
 bool tpm2_rm_session_set_state(struct tpm2_rm_chip *rm,
@@ -357,6 +362,23 @@ void tpm2_rm_trim_tombstones(struct tpm2_rm_chip *rm,
 bool tpm2_rm_session_is_saved(const struct tpm2_rm_session *sess);
 struct tpm2_rm_session *tpm2_rm_abandon(struct tpm2_rm_chip *rm,
 					struct tpm2_rm_session *sess);
+
+/* tpm2-space-line.c */
+extern unsigned int tpm2_space_session_wait_ms;
+
+/* Why a waiting command was woken: tpm_space.wait_wake */
+#define TPM2_RM_WAKE_FREED	BIT(0)	/* a handle is free: run again */
+#define TPM2_RM_WAKE_HEAD	BIT(1)	/* first in line now: may evict */
+#define TPM2_RM_WAKE_STOP	BIT(2)	/* the file closes, or the chip goes */
+
+bool tpm2_rm_wait_is_over(const struct tpm_space *space, unsigned long now);
+bool tpm2_rm_is_served_next(struct tpm2_rm_chip *rm, struct tpm_space *space);
+void tpm2_rm_wake_waiter(struct tpm_space *space, unsigned int why);
+void tpm2_rm_join_line(struct tpm2_rm_chip *rm, struct tpm_space *space,
+		       unsigned long now);
+void tpm2_rm_leave_line(struct tpm2_rm_chip *rm, struct tpm_space *space,
+			bool got_handle);
+void tpm2_rm_session_freed(struct tpm2_rm_chip *rm);
 
 /*
  * List entries the walks of the tables looked at, with the KUnit tests
@@ -378,8 +400,6 @@ static inline void tpm2_rm_walk_step(void)
 
 /* tpm2-space-chip.c */
 u32 tpm2_rm_new_space_id(void);
-bool tpm2_rm_over_quota(const struct tpm_space *space,
-			enum tpm_space_quota what);
 void tpm2_rm_command_begin(struct tpm2_rm_chip *rm,
 			   const struct tpm_space *space, const u8 *buf,
 			   size_t len);
@@ -411,11 +431,7 @@ int tpm2_rm_emulate(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 
 /* tpm2-space-evict.c */
 extern unsigned int tpm2_space_session_grace_ms;
-extern unsigned int tpm2_space_session_wait_ms;
 
-unsigned long tpm2_rm_now(void);
-bool tpm2_rm_in_use(struct tpm2_rm_chip *rm,
-		    const struct tpm2_rm_session *sess);
 struct tpm2_rm_session *tpm2_rm_pick_victim(struct tpm2_rm_chip *rm,
 					    unsigned long now);
 void tpm2_rm_evict(struct tpm_chip *chip, struct tpm2_rm_session *victim);
@@ -442,13 +458,6 @@ int tpm2_rm_save_past_gap(struct tpm_chip *chip, struct tpm2_rm_session *sess);
 void tpm2_rm_regap_due(struct tpm_chip *chip);
 
 /* tpm2-space-retry.c */
-/* Why a waiting command was woken: tpm_space.wait_wake */
-#define TPM2_RM_WAKE_FREED	BIT(0)	/* a handle is free: run again */
-#define TPM2_RM_WAKE_HEAD	BIT(1)	/* first in line now: may evict */
-#define TPM2_RM_WAKE_STOP	BIT(2)	/* the file closes, or the chip goes */
-
-void tpm2_rm_session_freed(struct tpm2_rm_chip *rm);
-void tpm2_rm_stop_waiting(struct tpm2_rm_chip *rm, struct tpm_space *space);
 int tpm2_rm_retry(struct tpm_chip *chip, struct tpm_space *space, u8 *buf,
 		  size_t *len);
 

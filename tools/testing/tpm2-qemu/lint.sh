@@ -9,10 +9,11 @@
 # those of the kernel, and that every function of theirs that is not
 # static has a kernel-doc comment, then a W=1 build with sparse (C=2) of
 # the kernel directories that hold them, whose findings are filtered
-# down to our files. KOUT is a build folder of its own: its config adds
-# KUnit, so that
-# the test files are compiled too. Prints each finding and
-# "lint: N findings"; exits non-zero when there is any.
+# down to our files, and that the resource manager's objects depend on
+# each other one way only (layers.py). KOUT is a build folder of its
+# own: its config adds KUnit, so that the test files are compiled too.
+# Prints each finding and "lint: N findings"; exits non-zero when there
+# is any.
 
 set -u
 
@@ -92,6 +93,16 @@ if [ -n "$dirs" ]; then
 		findings=$((findings + $(echo "${out:-x}" | wc -l)))
 	fi
 	rm -f "$log"
+
+	# The resource manager's files call one way (layers.py); the
+	# benchmark is a test, which calls them all.
+	objs=$(ls "$kout"/drivers/char/tpm/tpm2-space*.o 2>/dev/null |
+	       grep -v /tpm2-space-bench.o)
+	out=$("$here/layers.py" $objs 2>&1)
+	if [ -n "$out" ] || [ -z "$objs" ]; then
+		echo "${out:-layers: no tpm2-space objects in $kout}"
+		findings=$((findings + $(echo "${out:-x}" | wc -l)))
+	fi
 fi
 
 echo "lint: $findings findings (checkpatch --strict, kernel-doc, sparse C=2, W=1) on our files"
