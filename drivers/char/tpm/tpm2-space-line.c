@@ -9,6 +9,7 @@
  * All of it runs under chip->tpm_mutex.
  */
 
+#include <kunit/visibility.h>
 #include <linux/jiffies.h>
 #include <linux/lockdep.h>
 #include <linux/moduleparam.h>
