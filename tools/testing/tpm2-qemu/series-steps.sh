@@ -10,7 +10,9 @@
 #   - the kernel builds (x86_64, REPO's config and lint.config, W=1, and
 #     sparse on what the commit makes recompile), with no warning in a
 #     file the series has touched by then;
-#   - KUnit under UML passes, once the step has drivers/char/tpm/.kunitconfig.
+#   - KUnit under UML passes, once the step has drivers/char/tpm/.kunitconfig;
+#   - the kselftests of tools/testing/selftests/tpm2-space build and
+#     install, once the step has them.
 # OUT keeps its source tree and build folders from run to run, so that a
 # second run rebuilds only what the steps change.
 #
@@ -108,6 +110,27 @@ check_kunit() {
 	step_fails "KUnit (see $log)"
 }
 
+# The kselftests the step has, built as make selftests builds them: a
+# patch must not name a test that a later one adds.
+check_selftests() {
+	local log=$out/selftests-$n.log dir=tools/testing/selftests/tpm2-space
+
+	if [ ! -f "$src/$dir/Makefile" ]; then
+		echo "  selftests: none at this step"
+		return
+	fi
+	rm -rf "$out/selftests-build" "$out/selftests"
+	if make -s -C "$src/tools/testing/selftests" TARGETS=tpm2-space \
+		O="$out/selftests-build" KSFT_INSTALL_PATH="$out/selftests" \
+		install >"$log" 2>&1; then
+		echo "  selftests: $(grep -c '^tpm2-space:' \
+			"$out/selftests/kselftest-list.txt") built and installed"
+		return
+	fi
+	tail -n 20 "$log"
+	step_fails "the kselftests do not build (see $log)"
+}
+
 for c in $commits; do
 	n=$((n + 1))
 	echo "=== step $n: $(git -C "$work" log -1 --format=%s "$c")"
@@ -121,6 +144,7 @@ for c in $commits; do
 	fi
 	check_build
 	check_kunit
+	check_selftests
 	echo "  step $n: $(($(date +%s) - t0)) s"
 done
 
@@ -129,4 +153,5 @@ if [ $failed -ne 0 ]; then
 	exit 1
 fi
 echo "series-steps: each of the $n steps passes checkpatch --strict," \
-	"builds with W=1 and sparse, and passes its KUnit tests"
+	"builds with W=1 and sparse, passes its KUnit tests and builds its" \
+	"kselftests"
