@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""layers.py OBJECT... : the resource manager's files call one way.
+"""layers.py [-v] [--doc RST] OBJECT... : the resource manager's files
+call one way.
 
 Reads the symbol tables of the compiled objects (nm): an object that uses
 a symbol another one defines depends on it. The dependencies must form
 no cycle, so that the files stack up in layers, each calling only those
 below it. Prints one line per set of files that reach each other,
 "layers: a.c b.c call each other (a.c uses f; b.c uses g)", and, with -v
-and no such set, the files from the bottom layer up. Exit status 1 when
-there is such a set, 2 when nm fails.
+and no such set, the files from the bottom layer up. With --doc, the
+table of files in RST must list them in layer order too: a file that
+uses one listed after it is a finding. Exit status 1 on any finding, 2
+when nm fails.
 """
 
 import os
+import re
 import subprocess
 import sys
 
@@ -88,9 +92,34 @@ def bottom_up(deps):
     return order
 
 
+def doc_order(rst):
+    """The tpm2-space*.c files in the order the table of RST lists them."""
+    with open(rst, encoding="utf-8") as f:
+        return re.findall(r"^(tpm2-space[a-z-]*\.c)\s", f.read(), re.M)
+
+
+def out_of_order(deps, why, order):
+    """Findings: files that use a file the document lists after them."""
+    where = {name: i for i, name in enumerate(order)}
+    found = [f"layers: {name} is not in the document's table"
+             for name in sorted(deps) if name not in where]
+    for name in sorted(deps):
+        for below in sorted(deps[name]):
+            if name in where and below in where and \
+               where[below] > where[name]:
+                found.append(f"layers: {name} uses "
+                             f"{', '.join(sorted(why[(name, below)]))} of "
+                             f"{below}, which the document lists after it")
+    return found
+
+
 def main(argv):
     verbose = "-v" in argv
-    objs = [a for a in argv if a != "-v"]
+    argv = [a for a in argv if a != "-v"]
+    rst = None
+    if len(argv) >= 2 and argv[0] == "--doc":
+        rst, argv = argv[1], argv[2:]
+    objs = argv
     try:
         table = {source_name(o): symbols(o) for o in objs}
     except (OSError, subprocess.CalledProcessError) as err:
@@ -114,9 +143,12 @@ def main(argv):
                           for a in group for b in group
                           if (a, b) in why)
         print(f"layers: {' '.join(group)} call each other ({calls})")
+    found = out_of_order(deps, why, doc_order(rst)) if rst else []
+    for line in found:
+        print(line)
     if verbose and not groups:
         print("layers, bottom up: " + " ".join(bottom_up(deps)))
-    return 1 if groups else 0
+    return 1 if groups or found else 0
 
 
 if __name__ == "__main__":

@@ -94,11 +94,13 @@ if [ -n "$dirs" ]; then
 	fi
 	rm -f "$log"
 
-	# The resource manager's files call one way (layers.py); the
-	# benchmark is a test, which calls them all.
+	# The resource manager's files call one way, in the order of the
+	# document's table of files (layers.py); the benchmark is a test,
+	# which calls them all.
 	objs=$(ls "$kout"/drivers/char/tpm/tpm2-space*.o 2>/dev/null |
 	       grep -v /tpm2-space-bench.o)
-	out=$("$here/layers.py" $objs 2>&1)
+	out=$("$here/layers.py" \
+		--doc "$repo/Documentation/security/tpm/tpm-space.rst" $objs 2>&1)
 	if [ -n "$out" ] || [ -z "$objs" ]; then
 		echo "${out:-layers: no tpm2-space objects in $kout}"
 		findings=$((findings + $(echo "${out:-x}" | wc -l)))
