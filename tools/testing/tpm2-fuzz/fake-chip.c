@@ -91,12 +91,6 @@ void *kmalloc(size_t size, gfp_t gfp)
 	return p;
 }
 
-/* tpm2-space-evict.c's clock, which the tables stamp sessions with */
-unsigned long tpm2_rm_now(void)
-{
-	return jiffies;
-}
-
 void *kmemdup(const void *src, size_t len, gfp_t gfp)
 {
 	void *p = kmalloc(len, gfp);
