@@ -348,6 +348,9 @@ static void step_obj_add(int s, bool fail_alloc)
 
 	if (nr_objs[s] == MAX_OBJS)
 		return;
+	/* the resource manager asks before it adds one */
+	CHECK(tpm2_rm_over_quota(&spaces[s], TPM_SPACE_QUOTA_OBJECTS) ==
+	      (nr_objs[s] >= tpm2_space_max_objects));
 	if (fail_alloc)
 		fake_fail_alloc_after(0);
 	obj = tpm2_rm_object_add(&spaces[s]);
@@ -669,6 +672,8 @@ static void setup(struct program *prog)
 	/* small limits, so that trimming and abandoning happen */
 	tpm2_space_max_sessions = next_byte(prog) & 3;
 	tpm2_space_max_abandoned = next_byte(prog) & 3;
+	/* and a space may hold fewer objects than the model's room */
+	tpm2_space_max_objects = 1 + (next_byte(prog) & 7);
 }
 
 static void step(struct program *prog)
