@@ -19,13 +19,13 @@ while [ $# -gt 0 ]; do
 	esac
 done
 TPM=$HERE/../../../drivers/char/tpm
-CLANG=${CLANG:-$(command -v clang-14 || echo clang)}
 tmp=$(mktemp -d /tmp/tpm2-fuzz-mutants.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# The files of each fuzzer's target
-SRCS_parse="tpm2-space-parse.c"
-SRCS_table="tpm2-space-table.c tpm2-space-session.c"
+# The kernel files a mutant's copy holds: what the fuzzers compile, and
+# the headers they include
+FILES="tpm2-space.h tpm2-space-wire.h tpm2-space-parse.c"
+FILES+=" tpm2-space-table.c tpm2-space-session.c"
 
 # Each mutant is target~file~sed expression~what the bug is
 MUTANTS=()
@@ -33,17 +33,17 @@ mutant() {	# target file sed-expression what
 	MUTANTS+=("$1~$2~$3~$4")
 }
 mutant parse tpm2-space-parse.c \
-	's/size > cmd->len - off)/size > cmd->len - off + 1)/' \
-	"an authorization area one byte past the command is taken"
+	's/cmd->len - TPM_HEADER_SIZE);/cmd->len - TPM_HEADER_SIZE + 1);/' \
+	"the command is read one byte past its size"
 mutant parse tpm2-space-parse.c \
 	's/cmd->len > bufsiz/cmd->len > bufsiz + 4/' \
 	"a length field past the buffer is believed"
 mutant parse tpm2-space-parse.c \
-	's/cmd->nr_auths == TPM2_RM_MAX_AUTHS || //' \
+	's/if (cmd->nr_auths == TPM2_RM_MAX_AUTHS)/if (0)/' \
 	"a fourth session overflows the arrays"
-mutant parse tpm2-space-parse.c \
-	's/if (\*off + 2 > end)/if (*off + 1 > end)/' \
-	"a TPM2B size half outside the area is read"
+mutant parse tpm2-space-wire.h \
+	's/r->left < n) {/r->left + 1 < n) {/' \
+	"a field half past the end of its area is read"
 mutant parse tpm2-space-parse.c \
 	's/cc <= TPM2_RM_CC_LAST/cc < TPM2_RM_CC_LAST/' \
 	"the last defined command code gets the RM's answer"
@@ -62,6 +62,9 @@ mutant table tpm2-space-table.c \
 mutant table tpm2-space-session.c \
 	'/list_del(\&sess->node);/{n;s/kfree(sess->blob);//}' \
 	"a deleted session's context leaks"
+mutant table tpm2-space-table.c \
+	's/if (held < limit)/if (held <= limit)/' \
+	"a space gets one object more than its quota"
 
 caught=0
 n=0
@@ -70,9 +73,7 @@ for m in "${MUTANTS[@]}"; do
 	n=$((n + 1))
 	dir=$tmp/$n
 	mkdir -p "$dir"
-	srcs=SRCS_$target
-	cp "$TPM"/tpm2-space.h "$dir"/
-	for f in ${!srcs}; do
+	for f in $FILES; do
 		cp "$TPM/$f" "$dir"/
 	done
 	sed -e "$expr" "$TPM/$file" >"$dir/$file"
@@ -80,19 +81,17 @@ for m in "${MUTANTS[@]}"; do
 		echo "mutant $n: the edit did not apply ($what)"
 		continue
 	fi
-	if ! (cd "$HERE" && $CLANG -include include/tpm.h -Iinclude \
-		-I"$TOOLS_INCLUDE" -I. -g -O1 -fno-omit-frame-pointer \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o "$dir/fuzz" "fuzz-$target.c" fake-chip.c \
-		$(printf "$dir/%s " ${!srcs})) \
-		>"$dir/build.log" 2>&1; then
+	# the fuzzers' own Makefile, on the mutant's copy of the kernel files
+	if ! make -s -C "$HERE" TPM="$dir" TOOLS_INCLUDE="$TOOLS_INCLUDE" \
+		OUTPUT="$dir" "$dir/fuzz-$target" >"$dir/build.log" 2>&1; then
 		echo "mutant $n: does not build ($what)"
+		sed 's/^/    /' "$dir/build.log" | head -n 5
 		continue
 	fi
 	mkdir -p "$dir/work"
 	seeds=("$dir/work")
 	[ "$target" = parse ] && seeds+=("$HERE/corpus")
-	if "$dir/fuzz" -max_total_time="$TIME" -artifact_prefix="$dir/" \
+	if "$dir/fuzz-$target" -max_total_time="$TIME" -artifact_prefix="$dir/" \
 		"${seeds[@]}" >"$dir/log" 2>&1; then
 		echo "mutant $n: NOT caught in ${TIME}s: $what"
 	else

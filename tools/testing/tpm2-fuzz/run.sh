@@ -4,6 +4,7 @@
 # Build the resource manager's fuzzers and run them, printing KTAP.
 #
 #   run.sh [--time SECONDS] [--runs N] [--target NAME] [--out DIR] [--coverage]
+#          [--mutants]
 #
 #   --time SECONDS  fuzzing time in all, shared by the targets (default 30)
 #   --runs N        instead: N executions per target
@@ -12,6 +13,8 @@
 #                   input (default /tmp/tpm2-fuzz); kept between runs
 #   --coverage      then report the line and branch coverage of the
 #                   kernel files that the corpora reach
+#   --mutants       one more test, last: mutants.sh, every deliberate bug
+#                   caught within 30 s
 #
 # Exit status: 0 when every target ran without a crash, a leak or a
 # failed check; 1 otherwise.
@@ -22,11 +25,12 @@ TIME=30
 RUNS=
 OUT=/tmp/tpm2-fuzz
 COVERAGE=0
+MUTANTS=0
 ONLY=()
 LLVM_SUFFIX=${LLVM_SUFFIX:--14}
 
 usage() {
-	sed -n '4,15s/^# \{0,1\}//p' "$0" >&2
+	sed -n '4,18s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--coverage) COVERAGE=1; shift ;;
+	--mutants) MUTANTS=1; shift ;;
 	--target) ONLY+=("$2"); shift 2 ;;
 	*) usage ;;
 	esac
@@ -50,7 +55,7 @@ if [ ${#ONLY[@]} -gt 0 ]; then
 fi
 mkdir -p "$OUT/bin"
 OUT=$(cd "$OUT" && pwd)
-nr=$((${#TARGETS[@]} + 1))
+nr=$((${#TARGETS[@]} + 1 + MUTANTS))
 each=$((TIME / ${#TARGETS[@]}))
 [ "$each" -ge 1 ] || each=1
 failed=0
@@ -115,6 +120,20 @@ for i in "${!TARGETS[@]}"; do
 	grep -m1 -E 'Test unit written to' "$log" | sed 's/^/# /'
 	echo "not ok $n $t # exit status $rc, log in $log"
 done
+
+if [ "$MUTANTS" -eq 1 ]; then
+	"$HERE/mutants.sh" --time 30 >"$OUT/mutants.log" 2>&1
+	rc=$?
+	caught=$(sed -n 's/^\([0-9]* of [0-9]*\) mutants caught$/\1/p' \
+		"$OUT/mutants.log")
+	if [ "$rc" -eq 0 ] && [ -n "$caught" ]; then
+		echo "ok $nr mutants # $caught caught"
+	else
+		grep -v ': caught (' "$OUT/mutants.log" | sed 's/^/# /'
+		echo "not ok $nr mutants # ${caught:-none} caught"
+		failed=1
+	fi
+fi
 
 if [ "$COVERAGE" -eq 1 ]; then
 	for t in "${TARGETS[@]}"; do

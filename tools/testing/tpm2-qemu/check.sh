@@ -435,9 +435,10 @@ else
 			"$here/lint.sh" "$repo" "$src" "$lint_out"
 		kunit
 		kunit_debug
-		# The user-space fuzzers, briefly: make fuzz runs them longer.
+		# The user-space fuzzers, briefly, and their deliberate bugs:
+		# make fuzz runs them longer.
 		run_suite fuzz "$src/tools/testing/tpm2-fuzz/run.sh" \
-			--time 30 --out "$logs/fuzz"
+			--time 30 --out "$logs/fuzz" --mutants
 	else
 		echo "check: lint, KUnit and fuzzing skipped: they check our code," \
 			"which the base lacks"
