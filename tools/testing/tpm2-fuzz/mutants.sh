@@ -49,7 +49,7 @@ mutant parse tpm2-space-parse.c \
 	"the last defined command code gets the RM's answer"
 mutant table tpm2-space-session.c \
 	's/if (state_is_owned(old) \&\& !state_is_owned(new))/if (0)/' \
-	"a session that leaves its space (tombstone, abandoned, gone) still counts against its quota"
+	"a session that left its space (a tombstone, ...) still counts against its quota"
 mutant table tpm2-space-session.c \
 	's/nr_tombstones <= max/nr_tombstones < max/' \
 	"one tombstone too many is trimmed"
