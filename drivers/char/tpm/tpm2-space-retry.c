@@ -91,7 +91,8 @@ static bool start_waiting(struct tpm_chip *chip, struct tpm_space *space,
 	tpm2_rm_join_line(rm, space, now);
 	/* the TPM has just said that no handle is spare */
 	rm->spare = 0;
-	if (tpm2_rm_wait_is_over(space, now) || (space->wait_wake & TPM2_RM_WAKE_STOP))
+	if (tpm2_rm_wait_is_over(space, now) ||
+	    (space->wait_wake & TPM2_RM_WAKE_STOP))
 		return false;
 
 	tpm2_rm_unload_cmd(chip, cmd);

@@ -32,7 +32,7 @@ def symbols(obj):
     defined, used = set(), set()
     for line in out.splitlines():
         fields = line.split()
-        if fields[-1].startswith("__"):
+        if not fields or fields[-1].startswith("__"):
             continue
         if len(fields) == 2 and fields[0] == "U":
             used.add(fields[1])
