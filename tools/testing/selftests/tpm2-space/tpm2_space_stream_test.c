@@ -1137,7 +1137,7 @@ static void run_stream(void)
 	unsigned long i;
 
 	for (i = 0; !cfg.ops || i < cfg.ops; i++) {
-		long step_start = tpm2t_now_ms();
+		long step_start = tpm2t_now_ms(), took;
 
 		elapsed = step_start - start;
 		if (elapsed >= cfg.time_s * 1000)
@@ -1150,10 +1150,11 @@ static void run_stream(void)
 			check_slot_counts();
 		if (!(i % cfg.canary_every))
 			check_canary();
-		if (tpm2t_now_ms() - step_start > STALL_MS) {
+		took = tpm2t_now_ms() - step_start;
+		if (took > STALL_MS) {
 			stalled = true;
 			fail(CHECK_ANSWERS, "the TPM stopped answering: step %lu took %ld s",
-			     i, (tpm2t_now_ms() - step_start) / 1000);
+			     i, took / 1000);
 		}
 		if (failed)
 			break;
