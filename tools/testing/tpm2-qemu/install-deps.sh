@@ -50,10 +50,12 @@ BENCH_PACKAGES=(
 	python3-matplotlib:
 	trace-cmd:trace-cmd
 )
-# make htmldocs: Documentation/sphinx/requirements.txt, from Debian
+# make htmldocs: Documentation/sphinx/requirements.txt, from Debian, and
+# graphviz, whose dot(1) sphinx warns about when it is missing
 DOCS_PACKAGES=(
 	python3-sphinx:sphinx-build
 	python3-yaml:
+	graphviz:dot
 )
 
 # make check-distro: Debian's own kernel configs (amd64's is used)
